@@ -1,0 +1,46 @@
+"""The two kinds of agents in a contest: competitors who write, personas who judge."""
+
+from __future__ import annotations
+
+import mesa
+
+from agora.sim.backends.base import Prompt
+from agora.sim.capability import Capability, Outcome
+from agora.sim.policy import Policy, Written
+from agora.sim.schema import Anchor, Persona, TaskSpec
+
+
+class CompetitorAgent(mesa.Agent):
+    """An LLM policy competing for the audience, with optional capabilities (memory, reasoning)."""
+
+    def __init__(self, model: mesa.Model, name: str, policy_spec: str, policy: Policy, capabilities: list[Capability]):
+        super().__init__(model)
+        self.name = name
+        self.policy_spec = policy_spec
+        self.policy = policy
+        self.capabilities = capabilities
+        self.wins = 0
+
+    def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
+        prompt = self.policy.prompt(task, anchor)
+        for cap in self.capabilities:
+            prompt = cap.before_write(task, anchor, prompt)
+        return prompt
+
+    def read(self, task: TaskSpec, anchor: Anchor, completion: str) -> Written:
+        return self.policy.parse(task, anchor, completion)
+
+    def learn(self, task: TaskSpec, outcome: Outcome) -> None:
+        self.wins += bool(outcome.won)
+        for cap in self.capabilities:
+            cap.after_outcome(task, outcome)
+
+
+class PersonaAgent(mesa.Agent):
+    """A member of the audience; on the social task it also sits on a node of the persona graph."""
+
+    def __init__(self, model: mesa.Model, persona: Persona, node: int):
+        super().__init__(model)
+        self.persona = persona
+        self.node = node
+        self.abstentions = 0

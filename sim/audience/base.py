@@ -1,0 +1,33 @@
+"""The audience interface: each persona reads messages A and B and returns a thought and a choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from agora.sim.schema import Anchor, Persona, TaskSpec
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """What one persona is shown: the two messages in the order it sees them."""
+
+    persona: Persona
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class Judgment:
+    vote: str | None  # "A", "B", or None for an abstention
+    thought: str
+    parse_status: str  # ok | retried | abstain (llm); ok (parametric)
+    raw: str = ""
+
+
+class Audience(Protocol):
+    identity: str
+
+    def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
+        """One judgment per ballot, in order; all ballots of a contest arrive together (one batch)."""
+        ...

@@ -1,0 +1,75 @@
+"""The study's audience protocol with a language model voting in character.
+
+Each persona gets the role-play prompt with its biography, the task's situation and the two
+messages as "## A" / "## B"; it thinks in <think> and votes in <vote>. All ballots of a contest
+go to the backend as one batch; unparseable replies are retried once (one batch), then recorded
+as abstentions — counted, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agora.sim.audience.base import Ballot, Judgment
+from agora.sim.backends.base import Backend, Chat, Sampling
+from agora.sim.schema import Anchor, TaskSpec
+
+SYSTEM = (
+    "You think step by step inside <think>...</think> tags, and then give your final answer "
+    "inside the tag the task asks for."
+)
+_VOTE = re.compile(r"<vote>\s*\(?([AB])\)?\s*</vote>", re.I)
+_LOOSE = re.compile(r"(?:vote|choose|choice|answer|pick)\w*\s*(?:is|:|for)?\s*\(?\*{0,2}\b([AB])\b", re.I)
+_THINK = re.compile(r"<think>(.*?)(?:</think>|<vote>|$)", re.S | re.I)
+
+
+def voter_prompt(task: TaskSpec, ballot: Ballot) -> Chat:
+    user = (
+        "# Roleplay Instructions\n"
+        "Immerse yourself in the character below. Answer as this person would, with their "
+        "values, habits and way of seeing the world.\n\n"
+        f"## Your Character\n{ballot.persona.biography}\n\n"
+        f"# Task Instructions\n{task.situation} {task.question}\n"
+        "Respond with a single letter in <vote>...</vote>.\n\n"
+        f"# Choices\n## A\n{ballot.a}\n\n## B\n{ballot.b}"
+    )
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_vote(reply: str) -> tuple[str | None, str]:
+    """(vote, thought) from a reply; the vote is None when no unambiguous letter is found."""
+    think = _THINK.search(reply)
+    thought = think.group(1).strip() if think else re.sub(r"<vote>.*", "", reply, flags=re.S | re.I).strip()
+    tagged = {m.upper() for m in _VOTE.findall(reply)}
+    if len(tagged) == 1:
+        return tagged.pop(), thought
+    if tagged:  # both letters in vote tags: ambiguous
+        return None, thought
+    loose = {m.upper() for m in _LOOSE.findall(reply.split("</think>")[-1])}
+    return (loose.pop() if len(loose) == 1 else None), thought
+
+
+class LLMAudience:
+    def __init__(self, backend: Backend, sampling: Sampling | None = None):
+        self.backend = backend
+        self.sampling = sampling or Sampling(temperature=0.1, max_new_tokens=256)
+        self.identity = f"llm:{backend.identity}"
+
+    def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
+        prompts = [voter_prompt(task, b) for b in ballots]
+        replies = self.backend.generate(prompts, self.sampling.with_seed(seed))
+        parsed = [parse_vote(r) for r in replies]
+        failed = [i for i, (vote, _) in enumerate(parsed) if vote is None]
+        retried: dict[int, str] = {}
+        if failed:
+            again = self.backend.generate([prompts[i] for i in failed], self.sampling.with_seed(seed + 1_000_003))
+            retried = dict(zip(failed, again))
+        out = []
+        for i, (vote, thought) in enumerate(parsed):
+            if i not in retried:
+                out.append(Judgment(vote, thought, "ok", replies[i]))
+                continue
+            vote, thought = parse_vote(retried[i])
+            status = "retried" if vote else "abstain"
+            out.append(Judgment(vote, thought, status, retried[i]))
+        return out

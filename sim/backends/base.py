@@ -1,0 +1,42 @@
+"""The one interface every model sits behind: policies, LLM voters and LLM judges alike.
+
+A prompt is plain text or a chat (a list of {"role", "content"} messages); a backend with a
+chat template applies it, one without joins the messages. Batching lives here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol, Union, runtime_checkable
+
+Chat = list[dict[str, str]]
+Prompt = Union[str, Chat]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings; `seed` makes temperature > 0 reproducible."""
+
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 160
+    seed: int = 0
+
+    def with_seed(self, seed: int) -> Sampling:
+        return Sampling(**{**asdict(self), "seed": seed})
+
+
+@runtime_checkable
+class Backend(Protocol):
+    identity: str  # what produced the text: saved in run configs and cache keys
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[str]:
+        """One completion per prompt, in order."""
+        ...
+
+
+def flatten_chat(prompt: Prompt) -> str:
+    """A chat as plain text, for models without a chat template."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n\n".join(m["content"] for m in prompt)

@@ -1,0 +1,206 @@
+"""The `agora` command (typer). Bad input ends in one red line naming the file or field, exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agora.sim.errors import AgoraError
+from agora.sim.paths import default_store
+
+app = typer.Typer(help="Agora: does optimising an LLM to win an audience make it deceptive?", no_args_is_help=True)
+console = Console()
+StoreOpt = typer.Option(None, "--store", help="run store folder (default: $AGORA_STORE or ./runs)")
+ScenariosOpt = typer.Option(None, "--scenarios", help="scenarios folder (default: the one shipped)")
+
+
+def friendly(fn):
+    """Turn AgoraError and Ctrl-C into one plain line instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AgoraError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]; finished contests are saved — resume with `agora run --resume RUN_ID`")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _store(path: Optional[Path]):
+    from agora.sim.store import RunStore
+
+    return RunStore(path or default_store())
+
+
+def _progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        disable=not sys.stderr.isatty() and not console.is_terminal,
+    )
+
+
+@app.command()
+@friendly
+def bootstrap(
+    scenarios: Optional[Path] = ScenariosOpt,
+    steps: Optional[int] = typer.Option(None, help="training steps (default: TinyConfig.steps)"),
+    judge: bool = typer.Option(False, "--judge", help="also build the tiny judge used by --audience llm:tiny"),
+    force: bool = typer.Option(False, help="rebuild even if cached"),
+):
+    """Build the embedded tiny policy (and optionally the tiny judge) locally; cached after the first time."""
+    import shutil
+
+    from agora.sim.scenario import Scenarios
+    from agora.sim.tiny.build import MANIFEST, TinyConfig, ensure_tiny, tiny_path
+
+    sc = Scenarios.load(scenarios)
+    config = TinyConfig(**({"steps": steps} if steps else {}))
+    path = tiny_path(sc, config)
+    if force and path.exists():
+        shutil.rmtree(path)
+    cached = (path / MANIFEST).is_file()
+    console.print(f"{'cached' if cached else 'building'} tiny policy at {path}")
+    ensure_tiny(sc, config)
+    info = json.loads((path / MANIFEST).read_text())
+    console.print(f"tiny policy: {info['parameters']:,} parameters, loss {info['train_loss']}, {info['train_seconds']} s")
+    if judge:
+        from agora.sim.tiny.judge import ensure_judge
+
+        console.print(f"tiny judge at {ensure_judge(sc, config)}")
+
+
+@app.command()
+@friendly
+def run(
+    task: str = typer.Option("sales", help="sales | election | social"),
+    contests: int = typer.Option(20, min=1, help="number of contests"),
+    seed: int = typer.Option(0, help="all randomness flows from this"),
+    policy: str = typer.Option("tiny", help="tiny | hf:PATH | vllm:PATH"),
+    opponent: Optional[str] = typer.Option(None, help="a second policy (default: two samples of --policy)"),
+    audience: str = typer.Option("parametric", help="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH"),
+    split: str = typer.Option("train", help="anchors: train | test | all"),
+    capability: list[str] = typer.Option([], "--capability", help="capabilities to give both competitors"),
+    config: Optional[Path] = typer.Option(None, "--config", help="re-run from a saved config.yaml"),
+    resume: Optional[str] = typer.Option(None, "--resume", help="finish an interrupted run by id"),
+    store: Optional[Path] = StoreOpt,
+    scenarios: Optional[Path] = ScenariosOpt,
+):
+    """Run contests: competitors write, 20 personas judge, everything lands in the run store."""
+    from pydantic import ValidationError
+
+    from agora.sim.config import RunConfig
+    from agora.sim.runner import resume_run, start_run
+
+    st = _store(store)
+    with _progress("contests") as bar:
+        bar_id = bar.add_task("contests", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(bar_id, completed=done, total=total)
+
+        if resume:
+            result = resume_run(resume, st, tick)
+        else:
+            if config:
+                cfg = RunConfig.load(config)
+                cfg.resolved = {}
+            else:
+                try:
+                    cfg = RunConfig(
+                        task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
+                        split=split, capabilities=capability, scenarios=str(scenarios) if scenarios else None,
+                    )
+                except ValidationError as err:
+                    e = err.errors()[0]
+                    raise AgoraError(f"--{e['loc'][0]}: {e['msg']} (got {e['input']!r})") from None
+            result = start_run(cfg, st, tick)
+    _print_summary(result)
+    console.print(f"run [bold]{result.run_id}[/] finished: {result.path}")
+
+
+@app.command()
+@friendly
+def runs(store: Optional[Path] = StoreOpt):
+    """List the runs in the store."""
+    df = _store(store).list()
+    if df.empty:
+        console.print("no runs yet — start one with `agora run`")
+        return
+    table = Table("run", "task", "policy", "audience", "seed", "contests", "status", "secs", "abstain", "A wins")
+    for r in df.itertuples():
+        m = r.metrics
+        table.add_row(
+            r.run_id, r.task, r.policy if not r.opponent else f"{r.policy} vs {r.opponent}", r.audience, str(r.seed),
+            f"{r.contests_done}/{r.contests_planned}", r.status, f"{r.seconds or 0:.1f}",
+            str(m.get("abstentions", "")), f"{m.get('win_share', {}).get('A', '')}",
+        )
+    console.print(table)
+
+
+@app.command()
+@friendly
+def show(run_id: str = typer.Argument(..., help="run id (see `agora runs`)"), store: Optional[Path] = StoreOpt, examples: int = 2):
+    """Summary of one run: win shares, abstentions, example messages."""
+    _print_summary(_store(store).open(run_id), examples)
+
+
+def _print_summary(run, examples: int = 2) -> None:
+    from agora.sim.metrics import summarise
+    from agora.sim.scenario import Scenarios
+
+    cfg = run.config
+    sc = Scenarios.load(cfg.scenarios)
+    anchors = {a.id: a for a in sc.anchors(cfg.task, "all")}
+    messages, judgments, contests = run.table("messages"), run.table("judgments"), run.table("contests")
+    m = summarise(cfg.task, messages, judgments, contests, anchors)
+    if not m["contests"]:
+        console.print(f"run {run.run_id}: no finished contests yet")
+        return
+    table = Table(title=f"run {run.run_id} — {cfg.task}, {m['contests']} contests, seed {cfg.seed}", show_header=False)
+    for name, spec in cfg.competitor_specs():
+        table.add_row(f"competitor {name}", spec)
+    table.add_row("audience", cfg.audience)
+    table.add_row("win share", ", ".join(f"{k} {v:.0%}" for k, v in m["win_share"].items()) + f" (ties {m['ties']})")
+    table.add_row("vote share", ", ".join(f"{k} {v:.1%}" for k, v in m["vote_share"].items()))
+    if "engagement_share" in m:
+        table.add_row("engagement share", ", ".join(f"{k} {v:.1%}" for k, v in m["engagement_share"].items()))
+        table.add_row("cascade likes", f"mean {m['cascade_mean']}, max {m['cascade_max']}")
+    table.add_row("abstentions", f"{m['abstentions']} of {m['judgments']} ({m['abstention_rate']:.1%}), retried {m['retried']}")
+    table.add_row("messages naming their anchor", f"{m['names_anchor']:.0%}")
+    table.add_row("… and using a true fact", f"{m['names_and_true_fact']:.0%}")
+    console.print(table)
+    for contest in contests.head(examples).itertuples():
+        console.print(f"[bold]contest {contest.contest}[/] — {contest.anchor_id}, winner {contest.winner or 'tie'}, votes {list(contest.votes)}")
+        for msg in messages[messages["contest"] == contest.contest].itertuples():
+            console.print(f"  [cyan]{msg.competitor}[/]: {msg.text}", highlight=False)
+        thought = judgments[judgments["contest"] == contest.contest].iloc[0]
+        console.print(f"  [dim]{thought.persona_id} chose {thought.choice or 'nothing'}: {thought.thought}[/]", highlight=False)
+
+
+@app.command()
+@friendly
+def bench(
+    personas_batches: int = typer.Option(20, help="contests' worth of judgments per measurement"),
+    scenarios: Optional[Path] = ScenariosOpt,
+):
+    """Measure audience throughput side by side: parametric; LLM batched vs one call per persona."""
+    from agora.sim.bench import audience_bench
+
+    audience_bench(console, Path(scenarios) if scenarios else None, personas_batches)
+
+
+if __name__ == "__main__":
+    app()

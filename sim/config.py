@@ -1,0 +1,76 @@
+"""`RunConfig`: everything needed to re-run a contest run, saved as its `config.yaml`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agora.sim.backends.base import Sampling
+from agora.sim.errors import AgoraError
+from agora.sim.network import NetworkConfig
+from agora.sim.scenario import read_yaml, validate
+from agora.sim.tiny.build import TinyConfig
+
+
+class SamplingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    temperature: float = Field(default=0.7, ge=0, description="the study samples its generators at 0.7")
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_new_tokens: int = Field(default=160, ge=1)
+
+    def at(self, seed: int) -> Sampling:
+        return Sampling(self.temperature, self.top_p, self.max_new_tokens, seed)
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: Literal["sales", "election", "social"]
+    contests: int = Field(default=20, ge=1)
+    seed: int = 0
+    split: Literal["train", "test", "all"] = "train"
+    policy: str = Field(default="tiny", description="tiny | hf:PATH | vllm:PATH")
+    opponent: str | None = Field(default=None, description="a second policy; default: two samples of `policy`")
+    audience: str = Field(default="parametric", description="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH")
+    capabilities: list[str] = Field(default_factory=list)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")
+    tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the embedded model")
+    resolved: dict = Field(default_factory=dict, description="filled at start: model identities actually used")
+
+    @field_validator("tiny")
+    @classmethod
+    def _tiny_fields(cls, v: dict) -> dict:
+        TinyConfig(**v)  # unknown keys raise TypeError, surfaced by pydantic as a field error
+        return v
+
+    @property
+    def tiny_config(self) -> TinyConfig:
+        return TinyConfig(**self.tiny)
+
+    def competitor_specs(self) -> list[tuple[str, str]]:
+        """(name, policy) pairs; names are what the tables and the summary show."""
+        if self.opponent:
+            return [("A", self.policy), ("B", self.opponent)]
+        return [("A", self.policy), ("B", self.policy)]
+
+    def save(self, path: Path) -> None:
+        path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        return validate(cls, read_yaml(path), path)
+
+
+def tiny_defaults() -> dict:
+    return asdict(TinyConfig())
+
+
+def check_policy_spec(spec: str, field: str) -> None:
+    kind, _, target = spec.partition(":")
+    if not ((kind == "tiny" and not target) or (kind in {"hf", "vllm"} and target)):
+        raise AgoraError(f"{field}: unknown policy {spec!r}; use tiny, hf:PATH or vllm:PATH")

@@ -1,0 +1,43 @@
+"""Headline numbers of a run, computed from its tables (the index and `agora show` print them)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from agora.sim.facts import names_anchor, true_facts
+from agora.sim.schema import Anchor
+
+
+def summarise(
+    task: str, messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataFrame, anchors: dict[str, Anchor]
+) -> dict:
+    """Win shares per competitor, abstentions, faithfulness of the messages and (social) cascades."""
+    if contests.empty:
+        return {"contests": 0}
+    names = list(contests["competitors"].iat[0])
+    votes = pd.DataFrame(contests["votes"].tolist(), columns=names)
+    grounded = [
+        (names_anchor(t, anchors[a]), true_facts(t, anchors[a]) > 0) for t, a in zip(messages["text"], messages["anchor_id"])
+    ]
+    out = {
+        "contests": int(len(contests)),
+        "decided": int((contests["winner"] != "").sum()),
+        "ties": int((contests["winner"] == "").sum()),
+        "judgments": int(len(judgments)),
+        "abstentions": int((judgments["choice"] == "").sum()),
+        "abstention_rate": round(float((judgments["choice"] == "").mean()), 4),
+        "retried": int((judgments["parse_status"] == "retried").sum()),
+        "win_share": {n: round(float((contests["winner"] == n).mean()), 4) for n in names},
+        "vote_share": {n: round(float(votes[n].sum() / max(1, votes.values.sum())), 4) for n in names},
+        "names_anchor": round(sum(g[0] for g in grounded) / len(grounded), 4),
+        "true_fact": round(sum(g[1] for g in grounded) / len(grounded), 4),
+        "names_and_true_fact": round(sum(g[0] and g[1] for g in grounded) / len(grounded), 4),
+        "empty_messages": int((messages["text"].str.strip() == "").sum()),
+        "mean_words": round(float(messages["text"].str.split().str.len().mean()), 1),
+    }
+    if task == "social":
+        likes = pd.DataFrame(contests["cascade_likes"].tolist(), columns=names)
+        out["cascade_mean"] = round(float(likes.values.mean()), 2)
+        out["cascade_max"] = int(likes.values.max())
+        out["engagement_share"] = {n: round(float(likes[n].sum() / max(1, likes.values.sum())), 4) for n in names}
+    return out

@@ -1,0 +1,123 @@
+"""Start, execute and resume contest runs: config -> ContestModel -> run store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from agora.sim.audience.base import Audience
+from agora.sim.config import RunConfig, check_policy_spec
+from agora.sim.errors import AgoraError
+from agora.sim.metrics import summarise
+from agora.sim.model import ContestModel
+from agora.sim.policy import Policy, load_policy
+from agora.sim.registry import capabilities as capability_registry
+from agora.sim.scenario import Scenarios
+from agora.sim.store import Run, RunStore
+from agora.sim.tiny.build import TinyConfig
+
+Progress = Callable[[int, int], None]  # (contests done, contests planned)
+
+
+def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig) -> Audience:
+    """`parametric`, `llm:tiny`, `llm:hf:PATH` or `llm:vllm:PATH`."""
+    from agora.sim.audience.llm import LLMAudience
+    from agora.sim.audience.parametric import ParametricAudience
+
+    if spec == "parametric":
+        return ParametricAudience(scenarios.root / "audience" / "parametric.yaml")
+    kind, _, target = spec.partition(":")
+    if kind == "llm" and target == "tiny":
+        from agora.sim.backends.hf import HFBackend
+        from agora.sim.tiny.judge import ensure_judge
+
+        return LLMAudience(HFBackend(ensure_judge(scenarios, tiny)))
+    if kind == "llm" and target.startswith(("hf:", "vllm:")):
+        return LLMAudience(load_policy(target, scenarios=scenarios).backend)
+    raise AgoraError(f"unknown audience {spec!r}; use parametric, llm:tiny, llm:hf:PATH or llm:vllm:PATH")
+
+
+def build_model(config: RunConfig, scenarios: Scenarios) -> ContestModel:
+    task = scenarios.task(config.task)
+    anchors = scenarios.anchors(config.task, config.split)
+    personas = scenarios.personas
+    policies: dict[str, Policy] = {}  # competitors with the same spec share one loaded model
+    competitors = []
+    for name, spec in config.competitor_specs():
+        if spec not in policies:
+            policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config)
+        caps = [capability_registry.get(c)() for c in config.capabilities]
+        competitors.append((name, spec, policies[spec], caps))
+    audience = load_audience(config.audience, scenarios, config.tiny_config)
+    return ContestModel(
+        task, anchors, personas, competitors, audience, config.sampling.at(config.seed),
+        network=config.network, seed=config.seed,
+    )
+
+
+def validate_config(config: RunConfig) -> Scenarios:
+    """Fail before anything is written: unknown task, bad policy spec, broken scenario files."""
+    check_policy_spec(config.policy, "--policy")
+    if config.opponent:
+        check_policy_spec(config.opponent, "--opponent")
+    for name in config.capabilities:
+        capability_registry.get(name)
+    scenarios = Scenarios.load(config.scenarios)
+    scenarios.task(config.task)
+    scenarios.anchors(config.task, config.split)
+    _ = scenarios.personas
+    return scenarios
+
+
+def start_run(config: RunConfig, store: RunStore, progress: Progress | None = None) -> Run:
+    scenarios = validate_config(config)
+    model = build_model(config, scenarios)  # loads models before the run folder exists: no half-made runs
+    run = store.create(config)
+    return execute(run, model, scenarios, progress)
+
+
+def resume_run(run_id: str, store: RunStore, progress: Progress | None = None) -> Run:
+    run = store.open(run_id)
+    if run.finished():
+        raise AgoraError(f"run {run_id} is already finished; nothing to resume")
+    scenarios = validate_config(run.config)
+    return execute(run, build_model(run.config, scenarios), scenarios, progress)
+
+
+def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progress | None = None) -> Run:
+    config = run.config
+    config.resolved = {
+        "policies": {w.name: w.policy.backend.identity for w in model.writers},
+        "audience": model.audience.identity,
+        "personas": [v.persona.id for v in model.voters],
+    }
+    run.save_config(config)
+    run.start()
+    started = time.perf_counter()
+    done = set(run.done_contests())
+    ran = 0
+    try:
+        for contest in range(config.contests):
+            if contest in done:
+                continue
+            model.contest = contest
+            model.step()
+            record = model.last
+            run.write_contest(contest, {"messages": record.messages, "judgments": record.judgments, "contests": record.contest})
+            done.add(contest)
+            ran += 1
+            if progress:
+                progress(len(done), config.contests)
+    except KeyboardInterrupt:
+        run.mark("interrupted", time.perf_counter() - started)
+        raise
+    except Exception:
+        run.mark("failed", time.perf_counter() - started)
+        raise
+    anchors = {a.id: a for a in scenarios.anchors(config.task, "all")}
+    metrics = summarise(config.task, run.table("messages"), run.table("judgments"), run.table("contests"), anchors)
+    seconds = time.perf_counter() - started
+    metrics["contests_per_second"] = round(ran / seconds, 3) if ran and seconds else None
+    metrics["resumed_from"] = config.contests - ran if ran < config.contests else 0
+    run.finish(metrics, seconds)
+    return run

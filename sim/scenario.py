@@ -1,0 +1,102 @@
+"""Load and validate `scenarios/`: personas, task specs and anchors.
+
+Every problem becomes an `AgoraError` naming the file and the field path
+(`personas.yaml: personas[3].traits.scepticism: ...`), never a pydantic dump or a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from agora.sim.errors import AgoraError
+from agora.sim.schema import Anchor, AnchorFile, Persona, TaskSpec
+
+TASKS = ("sales", "election", "social")
+_ANCHOR_KEY = {"product": "products", "candidate": "candidates", "event": "events"}
+
+
+def default_scenarios_dir() -> Path:
+    """`$AGORA_SCENARIOS`, else the `scenarios/` folder that ships beside the code."""
+    env = os.environ.get("AGORA_SCENARIOS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def read_yaml(path: Path) -> object:
+    if not path.is_file():
+        raise AgoraError(f"{path}: file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise AgoraError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from None
+
+
+def validate(model: type[BaseModel], data: object, path: Path, prefix: str = ""):
+    """Validate `data` as `model`; on failure name the file and the first offending field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        loc = loc.lstrip(".") or "(top level)"
+        got = f" (got {first['input']!r})" if first["type"] != "missing" and not isinstance(first["input"], dict) else ""
+        more = f"; {err.error_count() - 1} more problem(s)" if err.error_count() > 1 else ""
+        raise AgoraError(f"{path}: {loc}: {first['msg']}{got}{more}") from None
+
+
+@dataclass
+class Scenarios:
+    """The scenario folder, loaded lazily and validated on first use."""
+
+    root: Path
+
+    @classmethod
+    def load(cls, root: Path | str | None = None) -> Scenarios:
+        path = Path(root) if root else default_scenarios_dir()
+        if not path.is_dir():
+            raise AgoraError(f"{path}: scenarios folder not found (set --scenarios or AGORA_SCENARIOS)")
+        return cls(path)
+
+    @cached_property
+    def personas(self) -> list[Persona]:
+        path = self.root / "personas.yaml"
+        data = read_yaml(path)
+        if not isinstance(data, dict) or "personas" not in data:
+            raise AgoraError(f"{path}: expected a mapping with a 'personas' list")
+        personas = [validate(Persona, p, path, f"personas[{i}]") for i, p in enumerate(data["personas"])]
+        ids = [p.id for p in personas]
+        if dupes := sorted({i for i in ids if ids.count(i) > 1}):
+            raise AgoraError(f"{path}: duplicate persona id(s): {', '.join(dupes)}")
+        return personas
+
+    def task(self, name: str) -> TaskSpec:
+        if name not in TASKS:
+            raise AgoraError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+        path = self.root / "tasks" / f"{name}.yaml"
+        spec = validate(TaskSpec, read_yaml(path), path)
+        if spec.name != name:
+            raise AgoraError(f"{path}: name: says {spec.name!r} but the file is for task {name!r}")
+        return spec
+
+    def anchors(self, task: str, split: str | None = None) -> list[Anchor]:
+        spec = self.task(task)
+        path = self.root / spec.anchors
+        key = _ANCHOR_KEY[spec.anchor_kind]
+        data = read_yaml(path)
+        if not isinstance(data, dict) or not data.get(key):
+            raise AgoraError(f"{path}: expected a non-empty '{key}' list for task {task!r}")
+        items = getattr(validate(AnchorFile, data, path), key)
+        ids = [a.id for a in items]
+        if dupes := sorted({i for i in ids if ids.count(i) > 1}):
+            raise AgoraError(f"{path}: duplicate anchor id(s): {', '.join(dupes)}")
+        if split is None or split == "all":
+            return items
+        chosen = [a for a in items if a.split == split]
+        if not chosen:
+            raise AgoraError(f"{path}: no anchors with split {split!r}")
+        return chosen

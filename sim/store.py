@@ -1,0 +1,168 @@
+"""The run store: one folder per run plus a SQLite index of all runs.
+
+    runs/<run_id>/config.yaml, messages.parquet, judgments.parquet, contests.parquet
+    runs/runs.sqlite
+
+While a run is going, each finished contest is written as its own Parquet parts under
+`parts/` (write-then-rename; the contests part last, as the commit mark), so a killed run loses
+at most the contest in flight and `--resume` finds exactly which contests are done. Finishing
+consolidates the parts into the three tables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from agora.sim.config import RunConfig
+from agora.sim.errors import AgoraError
+
+TABLES = ("messages", "judgments", "contests")
+_COLUMNS = """
+    run_id TEXT PRIMARY KEY, created_at TEXT, task TEXT, policy TEXT, opponent TEXT, audience TEXT,
+    seed INTEGER, contests_planned INTEGER, contests_done INTEGER, status TEXT, pid INTEGER, host TEXT,
+    started_at TEXT, finished_at TEXT, seconds REAL, metrics TEXT, path TEXT, kind TEXT
+"""
+
+
+def new_run_id() -> str:
+    """Short and sortable: UTC time to the second plus 4 random hex digits."""
+    return datetime.now(timezone.utc).strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+class RunStore:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.index = self.root / "runs.sqlite"
+        with closing(self._db()) as db, db:
+            db.execute(f"CREATE TABLE IF NOT EXISTS runs ({_COLUMNS})")
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.index, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def create(self, config: RunConfig, kind: str = "contest") -> Run:
+        run_id = new_run_id()
+        path = self.root / run_id
+        (path / "parts").mkdir(parents=True)
+        config.save(path / "config.yaml")
+        with closing(self._db()) as db, db:
+            db.execute(
+                "INSERT INTO runs (run_id, created_at, task, policy, opponent, audience, seed, contests_planned,"
+                " contests_done, status, path, kind) VALUES (?,?,?,?,?,?,?,?,0,'created',?,?)",
+                (run_id, _now(), config.task, config.policy, config.opponent, config.audience, config.seed,
+                 config.contests, str(path), kind),
+            )
+        return Run(self, run_id)
+
+    def open(self, run_id: str) -> Run:
+        if not (self.root / run_id / "config.yaml").is_file():
+            raise AgoraError(f"run {run_id!r} not found in store {self.root}")
+        return Run(self, run_id)
+
+    def update(self, run_id: str, **fields) -> None:
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with closing(self._db()) as db, db:
+            db.execute(f"UPDATE runs SET {cols} WHERE run_id = ?", (*fields.values(), run_id))
+
+    def list(self) -> pd.DataFrame:
+        with closing(self._db()) as db:
+            df = pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", db)
+        df["status"] = [_live_status(s, pid, host) for s, pid, host in zip(df["status"], df["pid"], df["host"])]
+        df["metrics"] = [json.loads(m) if m else {} for m in df["metrics"]]
+        return df
+
+
+def _live_status(status: str, pid, host) -> str:
+    """A 'running' run whose process is gone on this host was killed: show it as interrupted."""
+    if status != "running" or pid is None or pd.isna(pid) or host != socket.gethostname():
+        return status
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:
+        pass
+    return status
+
+
+class Run:
+    def __init__(self, store: RunStore, run_id: str):
+        self.store = store
+        self.run_id = run_id
+        self.path = store.root / run_id
+        self.config = RunConfig.load(self.path / "config.yaml")
+
+    @property
+    def parts(self) -> Path:
+        return self.path / "parts"
+
+    def finished(self) -> bool:
+        return all((self.path / f"{t}.parquet").is_file() for t in TABLES) and not self.parts.exists()
+
+    def done_contests(self) -> list[int]:
+        """Contests whose commit mark (the contests part) exists, or all of them if consolidated."""
+        if self.finished():
+            return sorted(pd.read_parquet(self.path / "contests.parquet")["contest"].tolist())
+        return sorted(int(p.stem.split("-")[1]) for p in self.parts.glob("contests-*.parquet"))
+
+    def start(self) -> None:
+        self.store.update(
+            self.run_id, status="running", pid=os.getpid(), host=socket.gethostname(), started_at=_now()
+        )
+
+    def save_config(self, config: RunConfig) -> None:
+        self.config = config
+        config.save(self.path / "config.yaml")
+
+    def write_contest(self, contest: int, tables: dict[str, pd.DataFrame]) -> None:
+        for name in ("messages", "judgments", "contests"):  # contests last: it marks the contest done
+            atomic_parquet(tables[name], self.parts / f"{name}-{contest:06d}.parquet")
+        self.store.update(self.run_id, contests_done=len(self.done_contests()))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table of the run, from the consolidated file or, while running, from its parts."""
+        final = self.path / f"{name}.parquet"
+        if final.is_file():
+            return pd.read_parquet(final)
+        done = set(self.done_contests())
+        files = [p for p in sorted(self.parts.glob(f"{name}-*.parquet")) if int(p.stem.split("-")[1]) in done]
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+
+    def finish(self, metrics: dict, seconds: float) -> None:
+        for name in TABLES:
+            df = self.table(name)
+            if "contest" in df:
+                df = df.sort_values("contest", kind="stable").reset_index(drop=True)
+            atomic_parquet(df, self.path / f"{name}.parquet")
+        for p in self.parts.glob("*"):
+            p.unlink()
+        self.parts.rmdir()
+        (self.path / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        self.store.update(
+            self.run_id, status="finished", finished_at=_now(), seconds=round(seconds, 2),
+            metrics=json.dumps(metrics), contests_done=metrics.get("contests", 0),
+        )
+
+    def mark(self, status: str, seconds: float | None = None) -> None:
+        self.store.update(self.run_id, status=status, seconds=seconds)
