@@ -16,7 +16,7 @@ from pathlib import Path
 from agora.sim.backends.base import Backend, Prompt
 from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, TaskSpec
-from agora.sim.tiny.build import TinyConfig, ensure_tiny, manifest
+from agora.sim.tiny.build import TinyConfig, ensure_tiny, writes_slots
 from agora.sim.tiny.slots import available, realise, signature
 
 
@@ -86,10 +86,10 @@ def load_policy(spec: str, *, scenarios, tiny: TinyConfig | None = None) -> Poli
         from agora.sim.backends.hf import HFBackend
 
         backend = HFBackend(target)
-        return SlotPolicy(backend) if manifest(Path(target)) else ChatPolicy(backend)
+        return SlotPolicy(backend) if writes_slots(Path(target)) else ChatPolicy(backend)
     if kind == "vllm" and target:
         from agora.sim.backends.vllm import VLLMBackend
 
         backend = VLLMBackend(target)
-        return SlotPolicy(backend) if manifest(Path(target)) else ChatPolicy(backend)
+        return SlotPolicy(backend) if writes_slots(Path(target)) else ChatPolicy(backend)
     raise AgoraError(f"unknown policy {spec!r}; use tiny, hf:PATH or vllm:PATH")

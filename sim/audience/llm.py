@@ -19,7 +19,8 @@ SYSTEM = (
     "inside the tag the task asks for."
 )
 _VOTE = re.compile(r"<vote>\s*\(?([AB])\)?\s*</vote>", re.I)
-_LOOSE = re.compile(r"(?:vote|choose|choice|answer|pick)\w*\s*(?:is|:|for)?\s*\(?\*{0,2}\b([AB])\b", re.I)
+# "My vote is: B", "I choose **A**": keywords in any case, the letter in capitals only ("a good one" is no vote)
+_LOOSE = re.compile(r"(?i:vote|choose|choice|answer|pick)\w*(?:\s*(?i:is|:|for|-))*\s*\(?\*{0,2}([AB])\b")
 _THINK = re.compile(r"<think>(.*?)(?:</think>|<vote>|$)", re.S | re.I)
 
 

@@ -86,15 +86,20 @@ def corpus_mix(rows: list[dict]) -> dict[str, dict[str, float]]:
     return out
 
 
-def cache_key(scenarios: Scenarios, config: TinyConfig) -> str:
-    digest = hashlib.sha256(json.dumps({"v": FORMAT_VERSION, **asdict(config)}, sort_keys=True).encode())
-    for path in sorted((scenarios.root / "corpus").glob("*.yaml")) + sorted((scenarios.root / "anchors").glob("*.yaml")):
+def cache_key(config: TinyConfig, files: list[Path], kind: str = "tiny") -> str:
+    """Hash of the kind, the config and the data files a checkpoint is built from."""
+    digest = hashlib.sha256(json.dumps({"v": FORMAT_VERSION, "kind": kind, **asdict(config)}, sort_keys=True).encode())
+    for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
+def data_files(scenarios: Scenarios) -> list[Path]:
+    return sorted((scenarios.root / "corpus").glob("*.yaml")) + sorted((scenarios.root / "anchors").glob("*.yaml"))
+
+
 def tiny_path(scenarios: Scenarios, config: TinyConfig, home: Path | None = None) -> Path:
-    return (home or agora_home()) / "models" / f"tiny-{cache_key(scenarios, config)}"
+    return (home or agora_home()) / "models" / f"tiny-{cache_key(config, data_files(scenarios))}"
 
 
 def ensure_tiny(scenarios: Scenarios, config: TinyConfig | None = None, home: Path | None = None) -> Path:
@@ -106,35 +111,41 @@ def ensure_tiny(scenarios: Scenarios, config: TinyConfig | None = None, home: Pa
     return path
 
 
-def build_tokenizer(texts: list[str], config: TinyConfig):
-    """Byte-level BPE with the control tokens special and every slot token one (non-special) token."""
+def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str]):
+    """Byte-level BPE with the control tokens special and each `added` token (slots) one non-special token."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    slots = [s for t in TASKS for s in slot_tokens(t)]
     trainer = trainers.BpeTrainer(
-        vocab_size=config.vocab_size - len(slots),
+        vocab_size=config.vocab_size - len(added),
         special_tokens=CONTROL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
-    tok.add_tokens([AddedToken(s, special=False, normalized=False) for s in slots])
+    tok.add_tokens([AddedToken(s, special=False, normalized=False) for s in added])
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
 
 
 def build(scenarios: Scenarios, config: TinyConfig, out: Path) -> Path:
-    """Generate the corpus, train tokenizer and model, and save atomically to `out`."""
+    """The embedded policy: slotted messages over all tasks."""
+    rows = corpus(scenarios, config)
+    slots = [s for t in TASKS for s in slot_tokens(t)]
+    info = {"format": "slots", "tasks": list(TASKS), "corpus_mix": corpus_mix(rows)}
+    return train_checkpoint(rows, config, out, slots, info)
+
+
+def train_checkpoint(rows: list[dict], config: TinyConfig, out: Path, added: list[str], info: dict) -> Path:
+    """Train tokenizer and a Llama-architecture model on prompt/completion rows; save atomically to `out`."""
     import torch
     from datasets import Dataset
     from transformers import LlamaConfig, LlamaForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    rows = corpus(scenarios, config)
-    tokenizer = build_tokenizer([r["prompt"] + r["completion"] for r in rows], config)
+    tokenizer = build_tokenizer([r["prompt"] + r["completion"] for r in rows], config, added)
     model_config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
@@ -177,18 +188,16 @@ def build(scenarios: Scenarios, config: TinyConfig, out: Path) -> Path:
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
         shutil.rmtree(work / "trainer", ignore_errors=True)
-        manifest = {
-            "format": "slots",
+        info = {
+            **info,
             "format_version": FORMAT_VERSION,
-            "tasks": list(TASKS),
             "config": asdict(config),
             "parameters": sum(p.numel() for p in model.parameters()),
             "train_loss": round(result.training_loss, 4),
             "train_seconds": round(result.metrics.get("train_runtime", 0.0), 1),
             "corpus_documents": len(rows),
-            "corpus_mix": corpus_mix(rows),
         }
-        (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        (work / MANIFEST).write_text(json.dumps(info, indent=2))
         if out.exists():
             shutil.rmtree(out)
         work.rename(out)
@@ -198,6 +207,12 @@ def build(scenarios: Scenarios, config: TinyConfig, out: Path) -> Path:
 
 
 def manifest(path: Path) -> dict | None:
-    """The tiny manifest of a checkpoint, or None for an ordinary (chat) checkpoint."""
+    """The manifest of a checkpoint built by Agora, or None for an ordinary checkpoint."""
     f = Path(path) / MANIFEST
     return json.loads(f.read_text()) if f.is_file() else None
+
+
+def writes_slots(path: Path) -> bool:
+    """Does this checkpoint write slot tokens (the embedded policy and models trained from it)?"""
+    info = manifest(path)
+    return bool(info) and info.get("format") == "slots"
