@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -128,7 +129,7 @@ def run(
                     raise AgoraError(f"--{e['loc'][0]}: {e['msg']} (got {e['input']!r})") from None
             result = start_run(cfg, st, tick)
     _print_summary(result)
-    console.print(f"run [bold]{result.run_id}[/] finished: {result.path}")
+    console.print(f"run [bold]{result.run_id}[/] finished: {result.path}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -139,7 +140,9 @@ def runs(store: Optional[Path] = StoreOpt):
     if df.empty:
         console.print("no runs yet — start one with `agora run`")
         return
-    table = Table("run", "task", "policy", "audience", "seed", "contests", "status", "secs", "abstain", "A wins")
+    table = Table()
+    for col in ("run", "task", "policy", "audience", "seed", "contests", "status", "secs", "abstain", "A wins"):
+        table.add_column(col, no_wrap=col in {"run", "status", "contests"})
     for r in df.itertuples():
         m = r.metrics
         table.add_row(
@@ -183,23 +186,26 @@ def _print_summary(run, examples: int = 2) -> None:
     table.add_row("… and using a true fact", f"{m['names_and_true_fact']:.0%}")
     console.print(table)
     for contest in contests.head(examples).itertuples():
-        console.print(f"[bold]contest {contest.contest}[/] — {contest.anchor_id}, winner {contest.winner or 'tie'}, votes {list(contest.votes)}")
+        votes = ", ".join(f"{n} {v}" for n, v in zip(contest.competitors, contest.votes))
+        console.print(f"[bold]contest {contest.contest}[/] — {contest.anchor_id}: winner {contest.winner or 'tie'} ({votes})")
         for msg in messages[messages["contest"] == contest.contest].itertuples():
-            console.print(f"  [cyan]{msg.competitor}[/]: {msg.text}", highlight=False)
-        thought = judgments[judgments["contest"] == contest.contest].iloc[0]
-        console.print(f"  [dim]{thought.persona_id} chose {thought.choice or 'nothing'}: {thought.thought}[/]", highlight=False)
+            console.print(f"  [cyan]{msg.competitor}[/]: {escape(msg.text)}", highlight=False)
+        j = judgments[judgments["contest"] == contest.contest].iloc[0]
+        seen = f"saw {j.shown_a} as A, voted {j.vote or 'nothing'}"
+        console.print(f"  [dim]{j.persona_id} ({seen} → {j.choice or 'abstained'}): {escape(j.thought)}[/]", highlight=False)
 
 
 @app.command()
 @friendly
 def bench(
-    personas_batches: int = typer.Option(20, help="contests' worth of judgments per measurement"),
+    contests: int = typer.Option(10, help="contests' worth of judgments (20 each) per measurement"),
+    task: str = typer.Option("sales", help="sales | election | social"),
     scenarios: Optional[Path] = ScenariosOpt,
 ):
     """Measure audience throughput side by side: parametric; LLM batched vs one call per persona."""
     from agora.sim.bench import audience_bench
 
-    audience_bench(console, Path(scenarios) if scenarios else None, personas_batches)
+    audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
 
 
 if __name__ == "__main__":

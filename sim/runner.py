@@ -19,22 +19,29 @@ from agora.sim.tiny.build import TinyConfig
 Progress = Callable[[int, int], None]  # (contests done, contests planned)
 
 
+def check_audience_spec(spec: str) -> None:
+    kind, _, target = spec.partition(":")
+    if spec != "parametric" and not (kind == "llm" and (target == "tiny" or target.startswith(("hf:", "vllm:")))):
+        raise AgoraError(f"unknown audience {spec!r}; use parametric, llm:tiny, llm:hf:PATH or llm:vllm:PATH")
+    if kind == "llm" and target != "tiny":
+        check_policy_spec(target, "--audience")
+
+
 def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig) -> Audience:
     """`parametric`, `llm:tiny`, `llm:hf:PATH` or `llm:vllm:PATH`."""
     from agora.sim.audience.llm import LLMAudience
     from agora.sim.audience.parametric import ParametricAudience
 
+    check_audience_spec(spec)
     if spec == "parametric":
         return ParametricAudience(scenarios.root / "audience" / "parametric.yaml")
-    kind, _, target = spec.partition(":")
-    if kind == "llm" and target == "tiny":
+    target = spec.partition(":")[2]
+    if target == "tiny":
         from agora.sim.backends.hf import HFBackend
         from agora.sim.tiny.judge import ensure_judge
 
         return LLMAudience(HFBackend(ensure_judge(scenarios, tiny)))
-    if kind == "llm" and target.startswith(("hf:", "vllm:")):
-        return LLMAudience(load_policy(target, scenarios=scenarios).backend)
-    raise AgoraError(f"unknown audience {spec!r}; use parametric, llm:tiny, llm:hf:PATH or llm:vllm:PATH")
+    return LLMAudience(load_policy(target, scenarios=scenarios).backend)
 
 
 def build_model(config: RunConfig, scenarios: Scenarios) -> ContestModel:
@@ -58,6 +65,7 @@ def build_model(config: RunConfig, scenarios: Scenarios) -> ContestModel:
 def validate_config(config: RunConfig) -> Scenarios:
     """Fail before anything is written: unknown task, bad policy spec, broken scenario files."""
     check_policy_spec(config.policy, "--policy")
+    check_audience_spec(config.audience)
     if config.opponent:
         check_policy_spec(config.opponent, "--opponent")
     for name in config.capabilities:

@@ -1,0 +1,46 @@
+"""The `agora` command: happy path through a saved config, and one-line errors for bad input."""
+
+import re
+
+from typer.testing import CliRunner
+
+from agora.sim.cli import app
+from agora.sim.config import RunConfig
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_run_runs_and_show(tmp_path, tiny_path, small_tiny):
+    cfg = tmp_path / "config.yaml"
+    RunConfig(task="election", contests=2, seed=3, tiny=small_tiny).save(cfg)
+    result = invoke("run", "--config", cfg, "--store", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    run_id = re.search(r"run (\S+) finished: (\S+)", result.output).group(1)
+    assert "vote share" in result.output and "abstentions" in result.output
+    listing = invoke("runs", "--store", tmp_path / "runs")
+    assert run_id in listing.output and "finished" in listing.output
+    shown = invoke("show", run_id, "--store", tmp_path / "runs")
+    assert shown.exit_code == 0 and "contest 0" in shown.output
+
+
+def test_bad_input_is_one_line_without_traceback(tmp_path):
+    cases = [
+        (("run", "--task", "poetry"), "--task: Input should be 'sales', 'election' or 'social' (got 'poetry')"),
+        (("run", "--policy", "hf:/no/such/model"), "model path '/no/such/model' does not exist"),
+        (("run", "--audience", "crowd"), "unknown audience 'crowd'"),
+        (("run", "--split", "dev"), "--split"),
+        (("show", "nope"), "run 'nope' not found"),
+    ]
+    for args, message in cases:
+        result = invoke(*args, "--store", tmp_path / "runs")
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    assert list((tmp_path / "runs").iterdir()) == [tmp_path / "runs" / "runs.sqlite"]  # no half-made run
+
+
+def test_runs_on_empty_store(tmp_path):
+    assert "no runs yet" in invoke("runs", "--store", tmp_path / "runs").output
