@@ -36,11 +36,17 @@ class CompetitorAgent(mesa.Agent):
             cap.after_outcome(task, outcome)
 
 
-class PersonaAgent(mesa.Agent):
-    """A member of the audience; on the social task it also sits on a node of the persona graph."""
+class PersonaAgent(mesa.discrete_space.FixedAgent):
+    """A member of the audience; on the social task it sits fixed on a cell of the persona network."""
 
     def __init__(self, model: mesa.Model, persona: Persona, node: int):
         super().__init__(model)
         self.persona = persona
         self.node = node
         self.abstentions = 0
+        if getattr(model, "space", None) is not None:
+            self.cell = model.space[node]
+
+    def neighbours(self) -> list[PersonaAgent]:
+        """Who sees what this persona shares (empty outside the social task)."""
+        return [a for cell in self.cell.neighborhood for a in cell.agents] if self.cell else []

@@ -50,12 +50,13 @@ class ContestModel(mesa.Model):
         self.contest = 0
         self.anchor_order = list(anchors)
         random.Random(seed).shuffle(self.anchor_order)
-        self.writers = [CompetitorAgent(self, n, spec, p, caps) for n, spec, p, caps in competitors]
-        self.voters = [PersonaAgent(self, p, node=i) for i, p in enumerate(personas)]
         self.network = network if task.name == "social" else None
+        self.space = None
         if self.network:
             self.graph = persona_graph(len(personas), self.network, seed)
             self.space = mesa.discrete_space.Network(self.graph, random=self.random)
+        self.writers = [CompetitorAgent(self, n, spec, p, caps) for n, spec, p, caps in competitors]
+        self.voters = [PersonaAgent(self, p, node=i) for i, p in enumerate(personas)]
         self.last: ContestRecord | None = None
         self.datacollector = mesa.DataCollector(
             model_reporters={

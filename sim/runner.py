@@ -97,6 +97,7 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progr
     config.resolved = {
         "policies": {w.name: w.policy.backend.identity for w in model.writers},
         "audience": model.audience.identity,
+        "audience_path": str(getattr(getattr(model.audience, "backend", None), "path", "")),
         "personas": [v.persona.id for v in model.voters],
     }
     run.save_config(config)

@@ -44,3 +44,23 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
 
 def test_runs_on_empty_store(tmp_path):
     assert "no runs yet" in invoke("runs", "--store", tmp_path / "runs").output
+
+
+def test_import_amazon_metadata_into_a_scenario_file(tmp_path):
+    import json
+
+    row = {"main_category": "All Electronics", "title": "Voltaic Cable", "average_rating": 4.5, "rating_number": 10,
+           "features": ["braided"], "description": ["A sturdy braided cable for everyday charging. " * 13],
+           "price": "$19.99", "images": [], "videos": [], "store": "Voltaic", "categories": ["Electronics", "Cables"],
+           "details": {"Item Weight": "1.2 ounces"}, "parent_asin": "B0TEST", "bought_together": None}
+    short = {**row, "parent_asin": "B0SHORT", "description": ["too short"]}
+    src = tmp_path / "meta.jsonl"
+    src.write_text(json.dumps(row) + "\n" + json.dumps(short) + "\n")
+    out = tmp_path / "anchors" / "products.yaml"
+    out.parent.mkdir()
+    result = invoke("import", "amazon", src, out)
+    assert result.exit_code == 0, result.output
+    assert "kept 1" in result.output and "1 description length" in result.output
+    assert "Voltaic Cable" in out.read_text()
+    bad = invoke("import", "ebay", src, out)
+    assert bad.exit_code == 2 and "unknown source kind 'ebay'" in bad.output

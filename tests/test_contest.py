@@ -1,6 +1,7 @@
 """Contest runs end to end on the embedded model: tables, determinism, A/B mapping, resume."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -95,3 +96,19 @@ def test_social_contests_record_cascades(store, tiny_path, small_tiny):
         assert all(e >= 2 for e in exposures)  # at least the seed personas see each post
     metrics = json.loads((run.path / "metrics.json").read_text())
     assert metrics["cascade_max"] == max(max(l) for l in contests["cascade_likes"])
+
+
+def test_llm_audience_path_with_the_distilled_tiny_judge(store, tiny_path, small_tiny):
+    """prompt -> one batched generate per contest -> parse -> retry -> abstain, on a real local model."""
+    run = start_run(config(small_tiny, audience="llm:tiny", contests=2), store)
+    j = run.table("judgments")
+    assert len(j) == 40 and set(j["parse_status"]) <= {"ok", "retried", "abstain"}
+    abstained = j["parse_status"] == "abstain"
+    assert (j.loc[abstained, "choice"] == "").all() and (j.loc[~abstained, "vote"].isin(["A", "B"])).all()
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    assert metrics["abstentions"] == int(abstained.sum())
+    assert run.config.resolved["audience"].startswith("llm:judge-")
+    from agora.sim.tiny.build import manifest
+
+    judge = manifest(Path(run.config.resolved["audience_path"]))
+    assert judge["format"] == "judge" and 0 <= judge["agreement_with_parametric"] <= 1 and 0 <= judge["parse_rate"] <= 1
