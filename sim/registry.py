@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from agora.sim.errors import AgoraError
+
 T = TypeVar("T", bound=Callable)
 
 
@@ -33,7 +35,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none registered"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            raise AgoraError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -123,6 +124,9 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progr
     except Exception:
         run.mark("failed", time.perf_counter() - started)
         raise
+    if config.capabilities:
+        states = {w.name: {c.name: c.state() for c in w.capabilities} for w in model.writers}
+        (run.path / "capabilities.json").write_text(json.dumps(states, indent=2, default=str))
     anchors = {a.id: a for a in scenarios.anchors(config.task, "all")}
     metrics = summarise(config.task, run.table("messages"), run.table("judgments"), run.table("contests"), anchors)
     seconds = time.perf_counter() - started

@@ -34,6 +34,7 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
         (("run", "--audience", "crowd"), "unknown audience 'crowd'"),
         (("run", "--split", "dev"), "--split"),
         (("show", "nope"), "run 'nope' not found"),
+        (("run", "--capability", "telepathy"), "unknown capability 'telepathy'"),
     ]
     for args, message in cases:
         result = invoke(*args, "--store", tmp_path / "runs")

@@ -1,0 +1,40 @@
+"""The capability seam: a registered capability sees each prompt before writing and each outcome after."""
+
+import json
+
+from agora.sim.config import RunConfig
+from agora.sim.registry import capabilities
+from agora.sim.runner import start_run
+
+
+@capabilities.register("test-ledger")
+class Ledger:
+    name = "test-ledger"
+
+    def __init__(self):
+        self.prompts, self.outcomes = [], []
+
+    def before_write(self, task, anchor, prompt):
+        self.prompts.append((anchor.id, prompt))
+        return prompt
+
+    def after_outcome(self, task, outcome):
+        self.outcomes.append((outcome.contest, outcome.won, outcome.votes_for, outcome.votes_against, len(outcome.thoughts)))
+
+    def state(self):
+        return {"outcomes": self.outcomes}
+
+
+def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
+    cfg = RunConfig(task="sales", contests=3, seed=2, tiny=small_tiny, capabilities=["test-ledger"])
+    run = start_run(cfg, store)
+    states = json.loads((run.path / "capabilities.json").read_text())
+    contests = run.table("contests")
+    for name in ("A", "B"):
+        outcomes = states[name]["test-ledger"]["outcomes"]
+        assert [o[0] for o in outcomes] == [0, 1, 2]
+        for (contest, won, votes_for, votes_against, thoughts), row in zip(outcomes, contests.itertuples()):
+            i = list(row.competitors).index(name)
+            assert votes_for == row.votes[i] and votes_for + votes_against == sum(row.votes)
+            assert won == (None if not row.winner else row.winner == name)
+            assert thoughts == 20
