@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -38,6 +39,16 @@ def friendly(fn):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+@app.callback()
+def main() -> None:
+    """Quiet the libraries' own loading bars; Agora shows its own progress."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def _store(path: Optional[Path]):

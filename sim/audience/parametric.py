@@ -25,22 +25,29 @@ class ParametricAudience:
         digest = hashlib.sha256(assumptions_path.read_bytes()).hexdigest()[:12]
         self.identity = f"parametric@{digest}"
 
-    def utilities(self, task: TaskSpec, anchor: Anchor, persona: Persona, text: str) -> dict[str, float]:
-        """Each feature's contribution to this persona's utility for `text`."""
+    def utilities(
+        self, task: TaskSpec, anchor: Anchor, persona: Persona, text: str, x: dict[str, float] | None = None
+    ) -> dict[str, float]:
+        """Each feature's contribution to this persona's utility for `text` (`x`: its features, if known)."""
         if persona.traits is None:
             raise AgoraError(f"persona {persona.id!r} has no traits; the parametric audience needs them (use an llm audience)")
-        x, _ = extract(text, anchor, self.assumptions)
+        x = dict(x or extract(text, anchor, self.assumptions)[0])
         x["party"] = party_signal(text, anchor, persona)
         if not is_expert(persona, anchor, task.domain):
             x["false_numbers"] = 0.0
         return {f: w.of(persona.traits) * x[f] for f, w in self.assumptions.features.items()}
 
     def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
+        features: dict[str, dict[str, float]] = {}  # a contest's messages are read by all 20 personas
+        for ballot in ballots:
+            for text in (ballot.a, ballot.b):
+                if text not in features:
+                    features[text] = extract(text, anchor, self.assumptions)[0]
         out = []
         for i, ballot in enumerate(ballots):
             rng = random.Random(seed * 7919 + i)
-            ua = self.utilities(task, anchor, ballot.persona, ballot.a)
-            ub = self.utilities(task, anchor, ballot.persona, ballot.b)
+            ua = self.utilities(task, anchor, ballot.persona, ballot.a, features[ballot.a])
+            ub = self.utilities(task, anchor, ballot.persona, ballot.b, features[ballot.b])
             noise = self.assumptions.noise
             score_a = sum(ua.values()) + noise * _gumbel(rng)
             score_b = sum(ub.values()) + noise * _gumbel(rng)
