@@ -43,12 +43,12 @@ def friendly(fn):
 
 @app.callback()
 def main() -> None:
-    """Quiet the libraries' own loading bars; Agora shows its own progress."""
+    """Quiet dataset-preparation bars and library chatter; training keeps its progress bar."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
-    from transformers.utils import logging as hf_logging
+    from datasets.utils.logging import disable_progress_bar
 
-    hf_logging.disable_progress_bar()
+    disable_progress_bar()
 
 
 def _store(path: Optional[Path]):

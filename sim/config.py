@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
@@ -45,7 +44,10 @@ class RunConfig(BaseModel):
     @field_validator("tiny")
     @classmethod
     def _tiny_fields(cls, v: dict) -> dict:
-        TinyConfig(**v)  # unknown keys raise TypeError, surfaced by pydantic as a field error
+        known = set(TinyConfig.__dataclass_fields__)
+        if unknown := sorted(set(v) - known):
+            raise ValueError(f"unknown tiny setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        TinyConfig(**v)
         return v
 
     @property
@@ -64,10 +66,6 @@ class RunConfig(BaseModel):
     @classmethod
     def load(cls, path: Path) -> RunConfig:
         return validate(cls, read_yaml(path), path)
-
-
-def tiny_defaults() -> dict:
-    return asdict(TinyConfig())
 
 
 def check_policy_spec(spec: str, field: str) -> None:

@@ -65,3 +65,10 @@ def test_import_amazon_metadata_into_a_scenario_file(tmp_path):
     assert "Voltaic Cable" in out.read_text()
     bad = invoke("import", "ebay", src, out)
     assert bad.exit_code == 2 and "unknown source kind 'ebay'" in bad.output
+
+
+def test_saved_config_with_a_typo_names_the_field(tmp_path):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("task: sales\ntiny: {hidden: 64}\n")
+    result = invoke("run", "--config", cfg, "--store", tmp_path / "runs")
+    assert result.exit_code == 2 and "config.yaml: tiny: Value error, unknown tiny setting(s) hidden" in result.output
