@@ -247,5 +247,15 @@ def bench(
     audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
 
 
+def _register_extensions() -> None:
+    """Commands of the packages built on sim/ (training, probes, ...), found by entry point, not imported here."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="agora.commands"):
+        ep.load()(app)
+
+
+_register_extensions()
+
 if __name__ == "__main__":
     app()

@@ -6,6 +6,7 @@ resumed at contest `i` produces exactly the rows an uninterrupted run would have
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 
@@ -126,7 +127,7 @@ class ContestModel(mesa.Model):
                 **base,
                 "competitor": m["writer"].name,
                 "policy": m["writer"].policy_spec,
-                "prompt": str(m["prompt"]),
+                "prompt": m["prompt"] if isinstance(m["prompt"], str) else json.dumps(m["prompt"]),
                 "raw": m["written"].raw,
                 "text": m["text"],
                 "thinking": m["written"].thinking,

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
@@ -61,24 +62,37 @@ class RunStore:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def create(self, config: RunConfig, kind: str = "contest") -> Run:
+    def create(self, config: RunConfig) -> Run:
+        run_id, path = self.create_entry(
+            "contest", config.model_dump(mode="json"), task=config.task, policy=config.policy,
+            opponent=config.opponent, audience=config.audience, seed=config.seed, contests_planned=config.contests,
+        )
+        (path / "parts").mkdir()
+        return Run(self, run_id)
+
+    def create_entry(self, kind: str, config: dict, **index: object) -> tuple[str, Path]:
+        """A new run folder with its config.yaml and an index row; `kind` is contest, train, eval, ..."""
         run_id = new_run_id()
         path = self.root / run_id
-        (path / "parts").mkdir(parents=True)
-        config.save(path / "config.yaml")
+        path.mkdir(parents=True)
+        (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        fields = {"run_id": run_id, "created_at": _now(), "status": "created", "path": str(path), "kind": kind,
+                  "contests_done": 0, **index}
         with closing(self._db()) as db, db:
-            db.execute(
-                "INSERT INTO runs (run_id, created_at, task, policy, opponent, audience, seed, contests_planned,"
-                " contests_done, status, path, kind) VALUES (?,?,?,?,?,?,?,?,0,'created',?,?)",
-                (run_id, _now(), config.task, config.policy, config.opponent, config.audience, config.seed,
-                 config.contests, str(path), kind),
-            )
-        return Run(self, run_id)
+            db.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", tuple(fields.values()))
+        return run_id, path
 
     def open(self, run_id: str) -> Run:
         if not (self.root / run_id / "config.yaml").is_file():
             raise AgoraError(f"run {run_id!r} not found in store {self.root}")
+        if (kind := self.kind(run_id)) not in (None, "contest"):
+            raise AgoraError(f"run {run_id!r} is a {kind} run, not a contest run")
         return Run(self, run_id)
+
+    def kind(self, run_id: str) -> str | None:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT kind FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
 
     def update(self, run_id: str, **fields) -> None:
         cols = ", ".join(f"{k} = ?" for k in fields)

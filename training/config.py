@@ -1,0 +1,71 @@
+"""`TrainConfig`: one round or several of generate -> judge -> fine-tune on wins (RFT or TFB).
+
+Defaults for a large checkpoint follow the study (LoRA r 16, alpha 32, dropout 0.05 on
+q/k/v/o/gate/up/down; lr 2e-4, 1 epoch, batch 16, warm-up 3 %, cosine to 10 % of the peak).
+The embedded tiny model is fully fine-tuned instead: LoRA on a 3.5M-parameter model is moot.
+
+>>> TrainConfig(method="tfb", task="sales", rounds=2).thought_share
+0.5
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from agora.sim.errors import AgoraError
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class TrainConfig:
+    method: str = field(default="rft", metadata={"help": "rft: winners only; tfb: winners plus audience thoughts"})
+    task: str = field(default="sales", metadata={"help": "sales | election | social"})
+    policy: str = field(default="tiny", metadata={"help": "the base policy: tiny | hf:PATH"})
+    rounds: int = field(default=1, metadata={"help": "generate -> judge -> train cycles (the study does one)"})
+    contests: int = field(default=192, metadata={"help": "contests per round, on the train anchors"})
+    audience: str = field(default="parametric", metadata={"help": "the audience whose votes are optimised"})
+    seed: int = field(default=0, metadata={"help": "seeds contests, data order and training"})
+    thought_share: float = field(default=0.5, metadata={"help": "TFB: share of thought examples in the mix"})
+    learning_rate: float | None = field(default=None, metadata={"help": "default: 2e-4 with LoRA, 5e-4 full tune"})
+    epochs: int | None = field(default=None, metadata={"help": "default: 1 with LoRA (the study), 3 full tune"})
+    batch_size: int = field(default=16, metadata={"help": "examples per optimiser step"})
+    warmup_ratio: float = field(default=0.03, metadata={"help": "share of steps spent warming up"})
+    min_lr_ratio: float = field(default=0.1, metadata={"help": "cosine decays to this share of the peak"})
+    lora: bool | None = field(default=None, metadata={"help": "default: LoRA for hf checkpoints, full tune for tiny"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS), metadata={"help": "modules to adapt"})
+    tiny: dict = field(default_factory=dict, metadata={"help": "TinyConfig overrides for the embedded base"})
+
+    def __post_init__(self):
+        if self.method not in ("rft", "tfb"):
+            raise AgoraError(f"--method: unknown method {self.method!r}; use rft or tfb")
+        if self.task not in ("sales", "election", "social"):
+            raise AgoraError(f"--task: unknown task {self.task!r}; use sales, election or social")
+        if self.rounds < 1 or self.contests < 1:
+            raise AgoraError("--rounds and --contests must be at least 1")
+        if not 0 <= self.thought_share < 1:
+            raise AgoraError(f"thought_share must be in [0, 1), got {self.thought_share}")
+        if self.method == "rft" and self.thought_share != 0.5 and self.thought_share:
+            raise AgoraError("thought_share applies to TFB only; set --method tfb or leave thought_share alone")
+        if not (self.policy == "tiny" or self.policy.startswith("hf:")):
+            raise AgoraError(f"--policy: training takes tiny or hf:PATH (a local checkpoint), not {self.policy!r}")
+        if self.lora is None:
+            self.lora = self._is_large()
+        if self.learning_rate is None:
+            self.learning_rate = 2e-4 if self.lora else 5e-4
+        if self.epochs is None:
+            self.epochs = 1 if self.lora else 3
+
+    def _is_large(self) -> bool:
+        """An hf checkpoint that Agora did not build is a large model: adapt it with LoRA."""
+        from pathlib import Path
+
+        from agora.sim.tiny.build import writes_slots
+
+        return self.policy.startswith("hf:") and not writes_slots(Path(self.policy[3:]))
+
+    def to_dict(self) -> dict:
+        return asdict(self)

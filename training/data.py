@@ -1,0 +1,90 @@
+"""Training data from contest runs: the winners (RFT) and the audience's thoughts (TFB).
+
+RFT keeps the majority winner's full completion for each contest; ties are counted and left
+out, never duplicated. TFB adds, per persona, an example whose prompt shows the anchor and both
+messages (in the order that persona saw them, without its biography) and whose target is that
+persona's thought; these are mixed with the winners at a set ratio (the study: about 50/50).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+
+import pandas as pd
+
+from agora.sim.errors import AgoraError
+
+
+@dataclass(frozen=True)
+class Examples:
+    winners: list[dict]
+    thoughts: list[dict]
+    ties: int
+    contests: int
+
+
+def is_chat(prompt: str) -> bool:
+    return prompt.startswith("[{")
+
+
+def completion_for(prompt: str, raw: str) -> tuple[object, object]:
+    """(prompt, completion) in the form SFTTrainer takes: text pairs, or conversational for chat policies."""
+    if is_chat(prompt):
+        return json.loads(prompt), [{"role": "assistant", "content": raw}]
+    return prompt, " " + raw
+
+
+def thought_prompt(prompt: str, shown_a: str, shown_b: str) -> object:
+    """The anchor (as the policy sees it) and both messages, asking what a reader thinks."""
+    if is_chat(prompt):
+        chat = json.loads(prompt)
+        anchor = chat[-1]["content"]
+        ask = f"{anchor}\n\n## A\n{shown_a}\n\n## B\n{shown_b}\n\nHow does a reader react to these two messages, and which do they prefer?"
+        return [{"role": "user", "content": ask}]
+    return f"{prompt} A: {shown_a} B: {shown_b} Thought:"
+
+
+def examples(messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataFrame, run_id: str) -> Examples:
+    """Winner and thought examples of one run, each with its provenance (run, contest, anchor, votes)."""
+    if contests.empty:
+        raise AgoraError(f"run {run_id}: no finished contests to train on")
+    msg = messages.set_index(["contest", "competitor"])
+    winners, thoughts = [], []
+    for c in contests.itertuples():
+        if not c.winner:
+            continue
+        names = list(c.competitors)
+        row = msg.loc[(c.contest, c.winner)]
+        prompt, completion = completion_for(row.prompt, row.raw)
+        winners.append({
+            "prompt": prompt, "completion": completion, "kind": "winner", "run_id": run_id, "contest": int(c.contest),
+            "anchor_id": c.anchor_id, "votes_for": int(c.votes[names.index(c.winner)]), "votes_total": int(sum(c.votes)),
+        })
+        for j in judgments[judgments["contest"] == c.contest].itertuples():
+            if not j.thought.strip():
+                continue
+            shown_a, shown_b = msg.loc[(c.contest, j.shown_a)].raw, msg.loc[(c.contest, j.shown_b)].raw
+            thoughts.append({
+                "prompt": thought_prompt(row.prompt, shown_a, shown_b),
+                "completion": ([{"role": "assistant", "content": j.thought}] if is_chat(row.prompt) else " " + j.thought),
+                "kind": "thought", "run_id": run_id, "contest": int(c.contest), "anchor_id": c.anchor_id,
+                "votes_for": int(c.votes[names.index(c.winner)]), "votes_total": int(sum(c.votes)),
+            })
+    ties = int((contests["winner"] == "").sum())
+    if not winners:
+        raise AgoraError(f"run {run_id}: all {len(contests)} contests were ties; no winners to train on")
+    return Examples(winners, thoughts, ties, len(contests))
+
+
+def mix(ex: Examples, method: str, thought_share: float, seed: int) -> list[dict]:
+    """RFT: the winners. TFB: winners plus sampled thoughts so that thoughts make up `thought_share` of the set."""
+    if method == "rft":
+        return list(ex.winners)
+    wanted = round(len(ex.winners) * thought_share / (1 - thought_share))
+    rng = random.Random(seed)
+    picked = rng.sample(ex.thoughts, min(wanted, len(ex.thoughts)))
+    rows = ex.winners + picked
+    rng.shuffle(rows)
+    return rows

@@ -1,0 +1,64 @@
+"""Head-to-head evaluation on held-out anchors: the tuned model's vote share and excess win rate.
+
+Excess win rate = share of votes won - 0.5 (the study's measure). Its 95 % CI comes from a
+bootstrap over anchors: contests on the same anchor are resampled together, since they share
+whatever makes that anchor easy or hard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from agora.sim.config import RunConfig
+from agora.sim.errors import AgoraError
+from agora.sim.runner import start_run
+from agora.sim.scenario import Scenarios
+from agora.sim.store import Run, RunStore
+
+
+@dataclass(frozen=True)
+class WinRate:
+    share: float  # share of votes won by the model under test
+    excess: float  # share - 0.5
+    low: float  # 95 % CI of the excess
+    high: float
+    anchors: int
+    votes: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int = 0) -> WinRate:
+    """`name`'s share of all votes cast, with a bootstrap CI over anchors."""
+    if contests.empty:
+        raise AgoraError("no contests to evaluate")
+    names = list(contests["competitors"].iat[0])
+    if name not in names:
+        raise AgoraError(f"competitor {name!r} not in this run ({', '.join(names)})")
+    i = names.index(name)
+    per_anchor = pd.DataFrame(
+        {"anchor_id": contests["anchor_id"], "won": [v[i] for v in contests["votes"]], "cast": [sum(v) for v in contests["votes"]]}
+    ).groupby("anchor_id")[["won", "cast"]].sum()
+    won, cast = per_anchor["won"].to_numpy(float), per_anchor["cast"].to_numpy(float)
+    if cast.sum() == 0:
+        raise AgoraError("no votes were cast (every judgment abstained)")
+    share = won.sum() / cast.sum()
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(won), size=(n_boot, len(won)))
+    boot = won[idx].sum(1) / np.maximum(cast[idx].sum(1), 1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return WinRate(round(share, 4), round(share - 0.5, 4), round(low - 0.5, 4), round(high - 0.5, 4), len(won), int(cast.sum()))
+
+
+def head_to_head(base: str, tuned: str, task: str, store: RunStore, *, contests: int | None = None, seed: int = 0,
+                 split: str = "test", audience: str = "parametric", tiny: dict | None = None) -> tuple[Run, WinRate]:
+    """Contests of `base` (competitor A) against `tuned` (competitor B) on `split` anchors; B's win rate."""
+    n = contests or len(Scenarios.load().anchors(task, split))
+    cfg = RunConfig(task=task, contests=n, seed=seed, split=split, policy=base, opponent=tuned, audience=audience,
+                    tiny=tiny or {})
+    run = start_run(cfg, store)
+    return run, vote_share(run.table("contests"), "B", seed=seed)

@@ -1,0 +1,90 @@
+"""One supervised fine-tune on prompt/completion rows with TRL's SFTTrainer, full or LoRA (peft).
+
+The output is a checkpoint `--policy hf:PATH` accepts: full weights for the embedded model (its
+`agora_tiny.json` is carried over, so it keeps writing slots), or a LoRA adapter for a large base.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from agora.sim.errors import AgoraError
+from agora.sim.tiny.build import MANIFEST, manifest
+from agora.training.config import TrainConfig
+
+
+def lora_config(model, config: TrainConfig):
+    """A peft LoraConfig whose targets are checked against the model's modules first."""
+    from peft import LoraConfig
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in config.lora_targets if t not in names]
+    if missing:
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"})
+        raise AgoraError(
+            f"LoRA target module(s) {', '.join(missing)} do not exist in this model; its linear layers are: {', '.join(linear)}"
+        )
+    return LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=config.lora_targets, task_type="CAUSAL_LM",
+    )
+
+
+def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, lineage: dict) -> dict:
+    """Train on `rows` (prompt, completion) from `base`; save to `out` atomically; return training stats."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    if not rows:
+        raise AgoraError("no training examples")
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype="auto")
+    peft_config = lora_config(model, config) if config.lora else None
+    cuda = torch.cuda.is_available()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
+    try:
+        args = SFTConfig(
+            output_dir=str(work / "trainer"),
+            num_train_epochs=config.epochs,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            lr_scheduler_type="cosine_with_min_lr",
+            lr_scheduler_kwargs={"min_lr_rate": config.min_lr_ratio},
+            warmup_steps=config.warmup_ratio,
+            bf16=cuda,
+            use_cpu=not cuda,
+            seed=config.seed,
+            save_strategy="no",
+            report_to=[],
+            logging_steps=5,
+            dataloader_num_workers=0,
+        )
+        dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
+        started = time.perf_counter()
+        result = trainer.train()
+        seconds = time.perf_counter() - started
+        trainer.model.save_pretrained(work)
+        tokenizer.save_pretrained(work)
+        shutil.rmtree(work / "trainer", ignore_errors=True)
+        stats = {
+            "examples": len(rows), "steps": int(result.global_step), "loss": round(result.training_loss, 4),
+            "seconds": round(seconds, 1), "lora": bool(config.lora),
+            "tokens_per_second": round(trainer.state.num_input_tokens_seen / seconds, 1) if seconds else None,
+        }
+        base_info = manifest(base)
+        if base_info:
+            (work / MANIFEST).write_text(json.dumps({**base_info, "fine_tuned": {**lineage, **stats}}, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        work.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return stats

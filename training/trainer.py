@@ -1,0 +1,102 @@
+"""`AudienceTrainer`: rounds of generate -> judge -> fine-tune on wins, as in the study (which does one).
+
+Each round runs contests on the train anchors with the current policy (an ordinary contest run in
+the store), builds the RFT or TFB dataset from it, fine-tunes, and hands the new checkpoint to
+the next round. The training run's folder keeps each round's dataset, checkpoint and stats:
+
+    runs/<id>/config.yaml, rounds.parquet, round-1/{dataset/, checkpoint/}, ...
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from agora.sim.config import RunConfig
+from agora.sim.errors import AgoraError
+from agora.sim.runner import start_run
+from agora.sim.scenario import Scenarios
+from agora.sim.store import RunStore, atomic_parquet
+from agora.sim.tiny.build import TinyConfig, ensure_tiny
+from agora.training.config import TrainConfig
+from agora.training.data import examples, mix
+from agora.training.finetune import fine_tune
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    path: Path
+    rounds: pd.DataFrame
+
+    @property
+    def checkpoint(self) -> Path:
+        return Path(self.rounds["checkpoint"].iat[-1])
+
+
+class AudienceTrainer:
+    def __init__(self, config: TrainConfig, store: RunStore, say: Callable[[str], None] = lambda _: None):
+        self.config = config
+        self.store = store
+        self.say = say
+
+    def base_path(self) -> Path:
+        if self.config.policy == "tiny":
+            return ensure_tiny(Scenarios.load(), TinyConfig(**self.config.tiny))
+        from agora.sim.backends.hf import check_checkpoint
+
+        return check_checkpoint(self.config.policy[3:])
+
+    def train(self) -> TrainResult:
+        cfg = self.config
+        policy_path = self.base_path()  # fails on a bad path before anything is written
+        run_id, path = self.store.create_entry(
+            "train", cfg.to_dict(), task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
+            contests_planned=cfg.rounds * cfg.contests,
+        )
+        self.store.update(run_id, status="running")
+        rounds = []
+        try:
+            for r in range(1, cfg.rounds + 1):
+                self.say(f"round {r}/{cfg.rounds}: {cfg.contests} contests with {policy_path.name}")
+                contest_run = start_run(
+                    RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
+                              audience=cfg.audience, split="train", tiny=cfg.tiny),
+                    self.store,
+                )
+                ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),
+                              contest_run.run_id)
+                rows = mix(ex, cfg.method, cfg.thought_share, cfg.seed + r)
+                round_dir = path / f"round-{r}"
+                _save_dataset(rows, round_dir / "dataset")
+                self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties excluded, {len(rows)} examples; fine-tuning")
+                lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id}
+                stats = fine_tune(policy_path, rows, cfg, round_dir / "checkpoint", lineage)
+                policy_path = round_dir / "checkpoint"
+                rounds.append({"round": r, "contest_run": contest_run.run_id, "winners": len(ex.winners), "ties": ex.ties,
+                               "thought_examples": len(rows) - len(ex.winners), "checkpoint": str(policy_path), **stats})
+                atomic_parquet(pd.DataFrame(rounds), path / "rounds.parquet")
+        except KeyboardInterrupt:
+            self.store.update(run_id, status="interrupted")
+            raise
+        except Exception:
+            self.store.update(run_id, status="failed")
+            raise
+        metrics = {"checkpoint": str(policy_path), "rounds": len(rounds), "examples": int(sum(x["examples"] for x in rounds))}
+        (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        self.store.update(run_id, status="finished", contests_done=cfg.rounds * cfg.contests, metrics=json.dumps(metrics))
+        return TrainResult(run_id, path, pd.DataFrame(rounds))
+
+
+def _save_dataset(rows: list[dict], out: Path) -> None:
+    """The round's dataset as Hugging Face `datasets`, provenance columns included."""
+    from datasets import Dataset
+
+    if not rows:
+        raise AgoraError("no examples to save")
+    text = lambda v: v if isinstance(v, str) else json.dumps(v)  # chat prompts stored as JSON text
+    Dataset.from_list([{**r, "prompt": text(r["prompt"]), "completion": text(r["completion"])} for r in rows]).save_to_disk(out)
