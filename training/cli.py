@@ -15,6 +15,7 @@ from agora.sim.cli import StoreOpt, _store, console, friendly
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("eval")(evaluate)
+    app.command("study")(study)
 
 
 @friendly
@@ -64,3 +65,23 @@ def evaluate(
     table.add_row(f"{rate.share:.1%}", f"{rate.excess:+.1%}", f"[{rate.low:+.1%}, {rate.high:+.1%}]")
     console.print(table)
     console.print(f"eval run [bold]{run.run_id}[/]: {run.path}", soft_wrap=True, highlight=False)
+
+
+@friendly
+def study(
+    tasks: str = typer.Option("sales,election,social", help="comma-separated tasks"),
+    seeds: int = typer.Option(3, min=1, help="seeds 0..N-1"),
+    methods: str = typer.Option("rft,tfb", help="comma-separated methods"),
+    contests: int = typer.Option(192, help="training contests per run"),
+    eval_contests: int = typer.Option(96, help="head-to-head contests on the test anchors"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Replicate the study on the embedded model: base vs RFT/TFB per task over seeds, with behaviour shifts."""
+    from agora.training.study import replicate, save, summary
+
+    st = _store(store)
+    table = replicate(tasks.split(","), list(range(seeds)), methods.split(","), st, contests=contests,
+                      eval_contests=eval_contests, say=lambda m: console.print(m, highlight=False))
+    run_id = save(table, st)
+    console.print(summary(table).to_string(index=False))
+    console.print(f"study [bold]{run_id}[/]: {st.root / run_id / 'study.md'}", soft_wrap=True, highlight=False)

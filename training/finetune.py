@@ -77,7 +77,7 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
         stats = {
             "examples": len(rows), "steps": int(result.global_step), "loss": round(result.training_loss, 4),
             "seconds": round(seconds, 1), "lora": bool(config.lora),
-            "tokens_per_second": round(trainer.state.num_input_tokens_seen / seconds, 1) if seconds else None,
+            "tokens_per_second": round(config.epochs * sum(map(len, trainer.train_dataset["input_ids"])) / seconds, 1),
         }
         base_info = manifest(base)
         if base_info:
