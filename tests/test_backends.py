@@ -9,36 +9,6 @@ from agora.sim.backends.hf import HFBackend
 from agora.sim.errors import AgoraError
 from agora.sim.policy import ChatPolicy, SlotPolicy, load_policy
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-
-
-@pytest.fixture(scope="module")
-def chat_checkpoint(tmp_path_factory):
-    """A random-weight Llama-architecture chat model saved locally, as a user's checkpoint would be."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    path = tmp_path_factory.mktemp("chat-model")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(["<think>plan</think><pitch>Buy it now, it is great.</pitch>"] * 50,
-                            trainers.BpeTrainer(vocab_size=300, special_tokens=["<pad>", "<eos>"],
-                                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
-    hf_tok.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(hf_tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=2, pad_token_id=0, eos_token_id=1)
-    LlamaForCausalLM(cfg).save_pretrained(path)
-    hf_tok.save_pretrained(path)
-    return path
-
-
 def test_hf_backend_applies_chat_template_and_batches(chat_checkpoint, scenarios):
     policy = load_policy(f"hf:{chat_checkpoint}", scenarios=scenarios)
     assert isinstance(policy, ChatPolicy)

@@ -34,6 +34,18 @@ def lora_config(model, config: TrainConfig):
     )
 
 
+def check_lora_targets(base: Path, config: TrainConfig) -> None:
+    """Fail before any run is written: build the architecture on the meta device (no weights) and check targets."""
+    if not config.lora:
+        return
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(base, local_files_only=True))
+    lora_config(model, config)
+
+
 def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, lineage: dict) -> dict:
     """Train on `rows` (prompt, completion) from `base`; save to `out` atomically; return training stats."""
     import torch

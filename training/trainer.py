@@ -24,7 +24,7 @@ from agora.sim.store import RunStore, atomic_parquet
 from agora.sim.tiny.build import TinyConfig, ensure_tiny
 from agora.training.config import TrainConfig
 from agora.training.data import examples, mix
-from agora.training.finetune import fine_tune
+from agora.training.finetune import check_lora_targets, fine_tune
 
 
 @dataclass
@@ -53,7 +53,8 @@ class AudienceTrainer:
 
     def train(self) -> TrainResult:
         cfg = self.config
-        policy_path = self.base_path()  # fails on a bad path before anything is written
+        policy_path = self.base_path()  # a bad path or LoRA target fails before anything is written
+        check_lora_targets(policy_path, cfg)
         run_id, path = self.store.create_entry(
             "train", cfg.to_dict(), task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
             contests_planned=cfg.rounds * cfg.contests,

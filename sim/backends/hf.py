@@ -7,7 +7,6 @@ Nothing is downloaded: `local_files_only=True`, and a missing or non-checkpoint 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import torch
@@ -35,8 +34,8 @@ def check_checkpoint(path: str | Path) -> Path:
     p = Path(path).expanduser()
     if not p.exists():
         raise AgoraError(f"model path {str(p)!r} does not exist")
-    if not (p / "config.json").is_file():
-        raise AgoraError(f"model path {str(p)!r} is not a transformers checkpoint (no config.json in it)")
+    if not ((p / "config.json").is_file() or (p / "adapter_config.json").is_file()):
+        raise AgoraError(f"model path {str(p)!r} is not a transformers checkpoint (no config.json or adapter_config.json in it)")
     return p
 
 
@@ -86,6 +85,3 @@ class HFBackend:
             out.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return out
 
-    def describe(self) -> dict:
-        cfg = json.loads((self.path / "config.json").read_text())
-        return {"path": str(self.path), "identity": self.identity, "architecture": cfg.get("architectures")}

@@ -49,3 +49,31 @@ def test_config_rejects_bad_combinations():
     with pytest.raises(AgoraError, match="training takes tiny or hf:PATH"):
         TrainConfig(policy="vllm:/x")
     assert TrainConfig().lora is False and TrainConfig().epochs == 3
+
+
+def test_lora_on_a_local_chat_model_saves_an_adapter_usable_as_a_policy(chat_checkpoint, tmp_path, scenarios):
+    """The large-model path at its seam: LoRA through peft, adapter saved, loaded back by the hf backend."""
+    from agora.sim.backends.base import Sampling
+    from agora.sim.policy import ChatPolicy
+
+    rows = [{"prompt": [{"role": "user", "content": "Sell this kettle."}],
+             "completion": [{"role": "assistant", "content": "<pitch>A fine kettle.</pitch>"}]}] * 4
+    cfg = TrainConfig(policy=f"hf:{chat_checkpoint}", epochs=1, batch_size=2, lora_r=4)
+    assert cfg.lora and cfg.learning_rate == 2e-4
+    stats = fine_tune(chat_checkpoint, rows, cfg, tmp_path / "adapter", {})
+    assert stats["lora"] and stats["steps"] == 2
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file() and not (tmp_path / "adapter" / "config.json").exists()
+    policy = load_policy(f"hf:{tmp_path / 'adapter'}", scenarios=scenarios)
+    assert isinstance(policy, ChatPolicy)
+    out = policy.backend.generate([policy.prompt(scenarios.task("sales"), scenarios.anchors("sales")[0])],
+                                  Sampling(max_new_tokens=4))
+    assert len(out) == 1
+
+
+def test_missing_lora_targets_fail_before_anything_is_written(chat_checkpoint, store):
+    from agora.training.trainer import AudienceTrainer
+
+    cfg = TrainConfig(policy=f"hf:{chat_checkpoint}", lora_targets=["c_attn"])
+    with pytest.raises(AgoraError, match="LoRA target module"):
+        AudienceTrainer(cfg, store).train()
+    assert store.list().empty
