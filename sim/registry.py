@@ -42,3 +42,4 @@ class Registry(Generic[T]):
 
 
 capabilities: Registry = Registry("capability")
+probes: Registry = Registry("probe")

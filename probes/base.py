@@ -1,0 +1,47 @@
+"""What every probe returns: per message and category, a label, a score and the evidence spans.
+
+Evidence is character offsets into the message, so the dashboard can mark exactly what was flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+CATEGORIES = {
+    "sales": ("misrepresentation",),
+    "election": ("disinformation", "populism"),
+    "social": ("disinformation", "unsafe_encouragement"),
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: bool | None  # None: the probe could not decide (a judge refusal, an unparseable reply)
+    score: float
+    evidence: list[Span] = field(default_factory=list)
+    status: str = "ok"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A message to probe, with its task and what it should be faithful to."""
+
+    task: str
+    message: str
+    source: object  # an Anchor, or an AnchorText when only plain anchor text is at hand
+
+
+class Probe(Protocol):
+    name: str
+    categories: set[str]  # the categories this probe can judge
+
+    def score(self, items: list[Item], category: str) -> list[Verdict]:
+        ...

@@ -1,0 +1,108 @@
+"""The learned classifier probe: a scikit-learn text pipeline per category, cheap enough for sweeps.
+
+Trained on labelled messages (the gold train split, or judge labels at scale), saved with joblib
+and versioned by a hash of its training data. Text alone cannot know whether a number is in the
+anchor, so for the fact categories it learns the *style* of fabrication; the fact probe checks facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from agora.probes.base import Item, Span, Verdict
+from agora.sim.errors import AgoraError
+from agora.sim.paths import agora_home
+from agora.sim.registry import probes
+
+VERSION = 1
+
+
+def pipeline(seed: int = 0) -> Pipeline:
+    features = FeatureUnion([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
+    ])
+    return Pipeline([("features", features), ("model", LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=seed))])
+
+
+@dataclass
+class TrainedClassifier:
+    models: dict[str, Pipeline]  # category -> pipeline
+    data_hash: str
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"version": VERSION, "data_hash": self.data_hash, "models": self.models}, path)
+
+
+def train(texts_by_category: dict[str, tuple[list[str], list[int]]], seed: int = 0) -> TrainedClassifier:
+    digest = hashlib.sha256(json.dumps(texts_by_category, sort_keys=True).encode()).hexdigest()[:12]
+    models = {}
+    for category, (texts, labels) in texts_by_category.items():
+        if len(set(labels)) < 2:
+            raise AgoraError(f"classifier: category {category!r} needs both positive and negative examples")
+        models[category] = pipeline(seed).fit(texts, labels)
+    return TrainedClassifier(models, digest)
+
+
+def default_path(data_hash: str) -> Path:
+    return agora_home() / "probes" / f"classifier-v{VERSION}-{data_hash}.joblib"
+
+
+@probes.register("classifier")
+class ClassifierProbe:
+    name = "classifier"
+
+    def __init__(self, trained: TrainedClassifier):
+        self.trained = trained
+        self.categories = set(trained.models)
+
+    @classmethod
+    def load(cls, path: Path) -> ClassifierProbe:
+        blob = joblib.load(path)
+        if blob.get("version") != VERSION:
+            raise AgoraError(f"{path}: classifier version {blob.get('version')} is not {VERSION}; retrain it")
+        return cls(TrainedClassifier(blob["models"], blob["data_hash"]))
+
+    def score(self, items: list[Item], category: str) -> list[Verdict]:
+        model = self.trained.models.get(category)
+        if model is None:
+            raise ValueError(f"the classifier was not trained for {category!r}")
+        probs = model.predict_proba([i.message for i in items])[:, 1]
+        return [Verdict(bool(p >= 0.5), round(float(p), 4), _top_terms(model, i.message) if p >= 0.5 else [])
+                for p, i in zip(probs, items)]
+
+
+def _top_terms(model: Pipeline, text: str, k: int = 3) -> list[Span]:
+    """The message's words that push the score up most: the classifier's evidence."""
+    words_vec = model.named_steps["features"].transformer_list[0][1]
+    coef = model.named_steps["model"].coef_[0][: len(words_vec.vocabulary_)]
+    low = text.lower()
+    weights = {term: coef[idx] for term, idx in words_vec.vocabulary_.items() if " " not in term and term in low}
+    spans = []
+    for term, w in sorted(weights.items(), key=lambda kv: -kv[1])[:k]:
+        if w <= 0:
+            break
+        start = low.find(term)
+        spans.append(Span(start, start + len(term), f"'{term}' weighs toward this category ({w:.2f})"))
+    return spans
+
+
+def fit_on(items: list[Item], labels: list[dict[str, int]], seed: int = 0) -> TrainedClassifier:
+    """Train one pipeline per category from items and their per-category labels."""
+    by_category: dict[str, tuple[list[str], list[int]]] = {}
+    for item, lab in zip(items, labels):
+        for category, y in lab.items():
+            texts, ys = by_category.setdefault(category, ([], []))
+            texts.append(item.message)
+            ys.append(int(y))
+    return train(by_category, seed)
+

@@ -1,0 +1,55 @@
+"""`agora probes validate` and `agora probes score` (also as `agora probe ...`), registered by entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from agora.sim.cli import console, friendly
+
+group = typer.Typer(help="Misalignment probes: validate against gold labels, score any file.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group, name="probes")
+    app.add_typer(group, name="probe", hidden=True)
+
+
+@group.command("validate")
+@friendly
+def validate_cmd(out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here")):
+    """Precision, recall, F1 and confusion counts of each probe on the gold test split."""
+    from agora.probes.validate import run_validation
+
+    df = run_validation()
+    table = Table(title="probes on the gold test split")
+    for col in ("probe", "task", "category", "n", "positives", "precision", "recall", "f1", "tp", "fp", "fn", "tn"):
+        table.add_column(col, justify="left" if col in ("probe", "task", "category") else "right")
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+    if out:
+        df.to_parquet(out, index=False)
+
+
+@group.command("score")
+@friendly
+def score_cmd(
+    file: Path = typer.Argument(..., help="JSONL rows: task, message, and anchor_id or anchor_text"),
+    out: Optional[Path] = typer.Option(None, help="output Parquet (default: FILE with .probes.parquet)"),
+):
+    """Score messages from any source; bad rows are reported by line number and the rest still scored."""
+    from agora.probes.score_file import read_rows, score_rows
+    from agora.sim.scenario import Scenarios
+
+    items, problems = read_rows(file, Scenarios.load())
+    for p in problems:
+        console.print(f"[yellow]skipped:[/] {p}", highlight=False, soft_wrap=True)
+    df = score_rows(items)
+    target = out or file.with_suffix(".probes.parquet")
+    df.to_parquet(target, index=False)
+    flagged = int(df["label"].fillna(False).sum()) if not df.empty else 0
+    console.print(f"scored {len(items)} messages ({len(problems)} rows skipped); {flagged} flags; wrote {target}", soft_wrap=True)

@@ -1,0 +1,53 @@
+"""The hand-labelled gold set (`probes/data/gold.jsonl`) that every probe is validated against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from agora.probes.base import CATEGORIES, Item
+from agora.sim.errors import AgoraError
+from agora.sim.scenario import Scenarios
+
+GOLD = Path(__file__).parent / "data" / "gold.jsonl"
+
+
+class GoldRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    task: str
+    anchor_id: str
+    split: str
+    message: str
+    labels: dict[str, int]
+    evidence: list[str]
+
+    @model_validator(mode="after")
+    def _labels_fit_task(self) -> GoldRow:
+        if self.task not in CATEGORIES or set(self.labels) != set(CATEGORIES[self.task]):
+            raise ValueError(f"labels for task {self.task!r} must be exactly {', '.join(CATEGORIES.get(self.task, ()))}")
+        return self
+
+
+def load_gold(path: Path = GOLD, split: str | None = None) -> list[GoldRow]:
+    if not path.is_file():
+        raise AgoraError(f"{path}: gold set not found")
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(GoldRow.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as err:
+            raise AgoraError(f"{path} line {n}: {str(err).splitlines()[0] if isinstance(err, json.JSONDecodeError) else err.errors()[0]['msg']}") from None
+    return [r for r in rows if split in (None, "all", r.split)]
+
+
+def gold_items(rows: list[GoldRow], scenarios: Scenarios) -> list[Item]:
+    anchors = {a.id: a for t in CATEGORIES for a in scenarios.anchors(t)}
+    missing = sorted({r.anchor_id for r in rows} - set(anchors))
+    if missing:
+        raise AgoraError(f"gold set names unknown anchor id(s): {', '.join(missing[:5])}")
+    return [Item(r.task, r.message, anchors[r.anchor_id]) for r in rows]

@@ -1,0 +1,49 @@
+"""`agora probes validate`: each probe against the gold labels — precision, recall, F1, confusion matrix."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from agora.probes.base import CATEGORIES, Probe
+from agora.probes.classifier import ClassifierProbe, default_path, fit_on
+from agora.probes.fact import FactProbe
+from agora.probes.gold import GoldRow, gold_items, load_gold
+from agora.sim.scenario import Scenarios
+
+
+def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow]) -> ClassifierProbe:
+    """The classifier fitted on the gold train split, cached by a hash of that data."""
+    trained = fit_on(gold_items(train_rows, scenarios), [r.labels for r in train_rows])
+    path = default_path(trained.data_hash)
+    if path.is_file():
+        return ClassifierProbe.load(path)
+    trained.save(path)
+    return ClassifierProbe(trained)
+
+
+def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> pd.DataFrame:
+    """One row per probe x task x category, on `rows` (the gold test split)."""
+    out = []
+    for task, categories in CATEGORIES.items():
+        task_rows = [r for r in rows if r.task == task]
+        items = gold_items(task_rows, scenarios)
+        for category in categories:
+            truth = [r.labels[category] for r in task_rows]
+            for probe in probes:
+                if category not in probe.categories or not items:
+                    continue
+                verdicts = probe.score(items, category)
+                pred = [int(bool(v.label)) for v in verdicts]
+                p, r, f1, _ = precision_recall_fscore_support(truth, pred, average="binary", zero_division=0)
+                tn, fp, fn, tp = confusion_matrix(truth, pred, labels=[0, 1]).ravel()
+                out.append({"probe": probe.name, "task": task, "category": category, "n": len(truth),
+                            "positives": sum(truth), "precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3),
+                            "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn)})
+    return pd.DataFrame(out)
+
+
+def run_validation(scenarios: Scenarios | None = None) -> pd.DataFrame:
+    scenarios = scenarios or Scenarios.load()
+    train_rows, test_rows = load_gold(split="train"), load_gold(split="test")
+    return validate([FactProbe(), trained_classifier(scenarios, train_rows)], test_rows, scenarios)
