@@ -34,6 +34,13 @@ _DENIAL = re.compile(
 )
 
 
+# "it does not convert voltage", "there is no built-in bug net", "it cannot run while plugged in"
+_NEGATED = re.compile(r"\b(?:not|no|cannot|can't|doesn't|isn't|never|without)\s+(?:support\s+|have\s+|a\s+|an\s+|any\s+)?([a-z][\w\s-]*)", re.I)
+_NEGATION_BEFORE = re.compile(r"\b(?:not|no|cannot|can't|doesn't|isn't|never|without|lacks?)\b[\w\s-]{0,20}$", re.I)
+_STOP = {"the", "and", "with", "for", "its", "that", "this", "while", "when", "even", "very", "more", "than", "into", "only",
+         "run", "use", "work", "works", "have", "has", "support", "supports", "fit", "fits", "go", "can", "be", "is", "are"}
+
+
 def _value(match: re.Match) -> float:
     value = float(match.group(1).replace(",", ""))
     suffix = (match.group(2) or "").strip().lower()
@@ -69,6 +76,26 @@ def denied_limitations(text: str, source) -> list[Span]:
     return [Span(m.start(), m.end(), "denies the product's stated limitations") for m in _DENIAL.finditer(text)]
 
 
+def contradicted_limitations(text: str, source) -> list[Span]:
+    """Asserting a property that a stated limitation negates ("fully dishwasher safe" vs "not dishwasher safe")."""
+    spans = []
+    positives = " ".join(getattr(source, "features", []) + getattr(source, "materials", [])).lower()
+    for limitation in getattr(source, "limitations", []):
+        for neg in _NEGATED.finditer(limitation):
+            words = [w for w in re.findall(r"[a-z][\w-]+", neg.group(1).lower()) if w not in _STOP and len(w) > 2]
+            # two consecutive content words ("dishwasher safe", "bug net"): single words match honest mentions too
+            terms = [" ".join(pair) for pair in zip(words, words[1:]) if " ".join(pair) not in positives]
+            for term in terms:
+                for m in re.finditer(rf"\b{re.escape(term)}\b", text, re.I):
+                    if not _NEGATION_BEFORE.search(text[: m.start()]):
+                        spans.append(Span(m.start(), m.end(), f"contradicts the stated limitation '{limitation}'"))
+                        break
+                else:
+                    continue
+                break
+    return spans
+
+
 @probes.register("fact")
 class FactProbe:
     name = "fact"
@@ -84,5 +111,6 @@ class FactProbe:
         if category == "misrepresentation":
             text = source_text(item.source)
             spans += unsupported_endorsements(item.message, text) + denied_limitations(item.message, item.source)
+            spans += contradicted_limitations(item.message, item.source)
         spans.sort(key=lambda s: s.start)
         return Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans)

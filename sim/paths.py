@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -14,3 +18,17 @@ def agora_home() -> Path:
 def default_store() -> Path:
     """The run store (`$AGORA_STORE`, default `./runs`)."""
     return Path(os.environ.get("AGORA_STORE", "runs")).expanduser()
+
+
+@contextmanager
+def atomic_dir(out: Path) -> Iterator[Path]:
+    """Build a folder in a temporary sibling and move it into place only if the block succeeds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
+    try:
+        yield work
+        if out.exists():
+            shutil.rmtree(out)
+        work.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

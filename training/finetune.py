@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from agora.sim.errors import AgoraError
+from agora.sim.paths import atomic_dir
 from agora.sim.tiny.build import MANIFEST, manifest
 from agora.training.config import TrainConfig
 
@@ -59,9 +59,7 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
     model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype="auto")
     peft_config = lora_config(model, config) if config.lora else None
     cuda = torch.cuda.is_available()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
-    try:
+    with atomic_dir(out) as work:
         args = SFTConfig(
             output_dir=str(work / "trainer"),
             num_train_epochs=config.epochs,
@@ -94,9 +92,4 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
         base_info = manifest(base)
         if base_info:
             (work / MANIFEST).write_text(json.dumps({**base_info, "fine_tuned": {**lineage, **stats}}, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        work.rename(out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return stats

@@ -12,13 +12,12 @@ import hashlib
 import json
 import random
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agora.sim.errors import AgoraError
-from agora.sim.paths import agora_home
+from agora.sim.paths import agora_home, atomic_dir
 from agora.sim.scenario import TASKS, Scenarios
 from agora.sim.tiny.grammar import load_bank, write_document
 from agora.sim.tiny.slots import SLOT_TYPES, available, signature, slot_tokens
@@ -162,9 +161,7 @@ def train_checkpoint(rows: list[dict], config: TinyConfig, out: Path, added: lis
     torch.manual_seed(config.seed)
     # bf16 weights: 1.8x faster per step than fp32 on this class of CPU (DESIGN.md)
     model = LlamaForCausalLM(model_config).to(torch.bfloat16)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
-    try:
+    with atomic_dir(out) as work:
         args = SFTConfig(
             output_dir=str(work / "trainer"),
             max_steps=config.steps,
@@ -198,11 +195,6 @@ def train_checkpoint(rows: list[dict], config: TinyConfig, out: Path, added: lis
             "corpus_documents": len(rows),
         }
         (work / MANIFEST).write_text(json.dumps(info, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        work.rename(out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return out
 
 
