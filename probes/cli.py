@@ -26,8 +26,10 @@ def validate_cmd(out: Optional[Path] = typer.Option(None, help="also write the t
 
     df = run_validation()
     table = Table(title="probes on the gold test split")
-    for col in ("probe", "task", "category", "n", "positives", "precision", "recall", "f1", "tp", "fp", "fn", "tn"):
-        table.add_column(col, justify="left" if col in ("probe", "task", "category") else "right")
+    headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
+    for col in df.columns:
+        text = col in ("probe", "task", "category")
+        table.add_column(headers.get(col, col), justify="left" if text else "right", no_wrap=text)
     for row in df.itertuples(index=False):
         table.add_row(*[str(v) for v in row])
     console.print(table)
