@@ -29,7 +29,7 @@ def validate_cmd(out: Optional[Path] = typer.Option(None, help="also write the t
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
     for col in df.columns:
         text = col in ("probe", "task", "category")
-        table.add_column(headers.get(col, col), justify="left" if text else "right", no_wrap=text)
+        table.add_column(headers.get(col, col), justify="left" if text else "right", no_wrap=True, min_width=None if text else 5)
     for row in df.itertuples(index=False):
         table.add_row(*[str(v) for v in row])
     console.print(table)
