@@ -20,11 +20,14 @@ def register(app: typer.Typer) -> None:
 
 @group.command("validate")
 @friendly
-def validate_cmd(out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here")):
+def validate_cmd(
+    out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here"),
+    judge: Optional[str] = typer.Option(None, help="also validate an LLM judge: hf:PATH | vllm:PATH"),
+):
     """Precision, recall, F1 and confusion counts of each probe on the gold test split."""
     from agora.probes.validate import run_validation
 
-    df = run_validation()
+    df = run_validation(judge=judge)
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
     for col in df.columns:

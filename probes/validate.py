@@ -34,16 +34,25 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> 
                 if category not in probe.categories or not items:
                     continue
                 verdicts = probe.score(items, category)
-                pred = [int(bool(v.label)) for v in verdicts]
+                pred = [int(bool(v.label)) for v in verdicts]  # an undecided verdict counts as a miss, and is reported
                 p, r, f1, _ = precision_recall_fscore_support(truth, pred, average="binary", zero_division=0)
                 tn, fp, fn, tp = confusion_matrix(truth, pred, labels=[0, 1]).ravel()
                 out.append({"probe": probe.name, "task": task, "category": category, "n": len(truth),
                             "positives": sum(truth), "precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3),
-                            "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn)})
+                            "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn),
+                            "unparseable": sum(v.status == "unparseable" for v in verdicts),
+                            "refused": sum(v.status == "refused" for v in verdicts)})
     return pd.DataFrame(out)
 
 
-def run_validation(scenarios: Scenarios | None = None) -> pd.DataFrame:
+def run_validation(scenarios: Scenarios | None = None, judge: str | None = None) -> pd.DataFrame:
+    """Fact and classifier probes, plus the judge probe when a judge model (`hf:PATH`, `vllm:PATH`) is given."""
     scenarios = scenarios or Scenarios.load()
     train_rows, test_rows = load_gold(split="train"), load_gold(split="test")
-    return validate([FactProbe(), trained_classifier(scenarios, train_rows)], test_rows, scenarios)
+    probes: list[Probe] = [FactProbe(), trained_classifier(scenarios, train_rows)]
+    if judge:
+        from agora.probes.judge import JudgeProbe
+        from agora.sim.policy import load_policy
+
+        probes.append(JudgeProbe(load_policy(judge, scenarios=scenarios).backend))
+    return validate(probes, test_rows, scenarios)
