@@ -1,1 +1,1 @@
-"""probes"""
+"""Misalignment probes (fact-grounded, classifier, LLM judge) validated against a hand-labelled gold set."""
