@@ -23,11 +23,12 @@ def register(app: typer.Typer) -> None:
 def validate_cmd(
     out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here"),
     judge: Optional[str] = typer.Option(None, help="also validate an LLM judge: hf:PATH | vllm:PATH"),
+    activation: Optional[str] = typer.Option(None, help="also an activation probe on this policy's hidden states: tiny | hf:PATH"),
 ):
     """Precision, recall, F1 and confusion counts of each probe on the gold test split."""
     from agora.probes.validate import run_validation
 
-    df = run_validation(judge=judge)
+    df = run_validation(judge=judge, activation=activation)
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
     for col in df.columns:

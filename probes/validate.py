@@ -45,8 +45,8 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> 
     return pd.DataFrame(out)
 
 
-def run_validation(scenarios: Scenarios | None = None, judge: str | None = None) -> pd.DataFrame:
-    """Fact and classifier probes, plus the judge probe when a judge model (`hf:PATH`, `vllm:PATH`) is given."""
+def run_validation(scenarios: Scenarios | None = None, judge: str | None = None, activation: str | None = None) -> pd.DataFrame:
+    """Fact and classifier probes; plus the judge probe with a judge model, the activation probe with a policy model."""
     scenarios = scenarios or Scenarios.load()
     train_rows, test_rows = load_gold(split="train"), load_gold(split="test")
     probes: list[Probe] = [FactProbe(), trained_classifier(scenarios, train_rows)]
@@ -55,4 +55,10 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None)
         from agora.sim.policy import load_policy
 
         probes.append(JudgeProbe(load_policy(judge, scenarios=scenarios).backend))
+    if activation:
+        from agora.probes.activation import ActivationProbe
+        from agora.sim.policy import load_policy
+
+        backend = load_policy(activation, scenarios=scenarios).backend
+        probes.append(ActivationProbe.fit(backend, gold_items(train_rows, scenarios), [r.labels for r in train_rows]))
     return validate(probes, test_rows, scenarios)

@@ -85,3 +85,20 @@ class HFBackend:
             out.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return out
 
+    @torch.inference_mode()
+    def hidden_states(self, texts: list[str], batch_size: int = 16) -> list:
+        """Per layer, the mean-pooled hidden state of each text: an array [layers + 1, n, width]."""
+        import numpy as np
+
+        self.tokenizer.padding_side = "right"
+        try:
+            pooled = []
+            for start in range(0, len(texts), batch_size):
+                enc = self.tokenizer(texts[start : start + batch_size], return_tensors="pt", padding=True).to(self.device)
+                layers = self.model(**enc, output_hidden_states=True).hidden_states
+                mask = enc["attention_mask"].unsqueeze(-1).float()
+                pooled.append(torch.stack([(h.float() * mask).sum(1) / mask.sum(1) for h in layers]).cpu().numpy())
+            return np.concatenate(pooled, axis=1)
+        finally:
+            self.tokenizer.padding_side = "left"
+
