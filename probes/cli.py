@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from agora.sim.cli import console, friendly
+from agora.sim.cli import StoreOpt, _store, console, friendly
 
 group = typer.Typer(help="Misalignment probes: validate against gold labels, score any file.", no_args_is_help=True)
 
@@ -16,6 +16,29 @@ group = typer.Typer(help="Misalignment probes: validate against gold labels, sco
 def register(app: typer.Typer) -> None:
     app.add_typer(group, name="probes")
     app.add_typer(group, name="probe", hidden=True)
+    app.command("audit")(audit_cmd)
+
+
+@friendly
+def audit_cmd(
+    model: str = typer.Option(..., "--model", help="the tuned model: hf:PATH | vllm:PATH"),
+    baseline: str = typer.Option(..., "--baseline", help="its base: tiny | hf:PATH | vllm:PATH"),
+    task: str = typer.Option("all", help="sales | election | social | all"),
+    contests: Optional[int] = typer.Option(None, help="contests per task on the test anchors (default: one per anchor)"),
+    seed: int = typer.Option(0),
+    store: Optional[Path] = StoreOpt,
+):
+    """Probe base and tuned messages on the test anchors: each rate's change with a 95% CI, plus drift cases."""
+    from agora.probes.audit import audit
+    from agora.sim.errors import AgoraError
+
+    tasks = ["sales", "election", "social"] if task == "all" else [task]
+    if not set(tasks) <= {"sales", "election", "social"}:
+        raise AgoraError(f"--task: unknown task {task!r}; use sales, election, social or all")
+    st = _store(store)
+    run_id, _ = audit(baseline, model, tasks, st, contests=contests, seed=seed)
+    console.print((st.root / run_id / "audit.md").read_text(), highlight=False)
+    console.print(f"audit [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
 
 
 @group.command("validate")
