@@ -103,7 +103,7 @@ class RunStore:
         with closing(self._db()) as db:
             df = pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", db)
         df["status"] = [_live_status(s, pid, host) for s, pid, host in zip(df["status"], df["pid"], df["host"])]
-        df["metrics"] = [json.loads(m) if m else {} for m in df["metrics"]]
+        df["metrics"] = [json.loads(m) if isinstance(m, str) and m else {} for m in df["metrics"]]
         return df
 
 

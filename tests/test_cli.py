@@ -72,3 +72,13 @@ def test_saved_config_with_a_typo_names_the_field(tmp_path):
     cfg.write_text("task: sales\ntiny: {hidden: 64}\n")
     result = invoke("run", "--config", cfg, "--store", tmp_path / "runs")
     assert result.exit_code == 2 and "config.yaml: tiny: Value error, unknown tiny setting(s) hidden" in result.output
+
+
+def test_runs_lists_entries_without_metrics(tmp_path):
+    from agora.sim.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    store.create_entry("study", {"rows": 0}, task="sales")
+    store.create_entry("study", {"rows": 0}, task="social")
+    assert all(m == {} for m in store.list()["metrics"])
+    assert invoke("runs", "--store", tmp_path / "runs").exit_code == 0
