@@ -16,19 +16,10 @@ import numpy as np
 import pandas as pd
 
 from agora.probes.base import CATEGORIES, Item, Probe
-from agora.probes.fact import FactProbe
-from agora.probes.gold import load_gold
-from agora.probes.validate import trained_classifier
+from agora.probes.validate import default_probes
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
 from agora.training.evaluate import head_to_head
-
-
-def default_probes(scenarios: Scenarios) -> dict[str, Probe]:
-    """Per category, the probe that validated best on the gold set: facts for fact categories, else the classifier."""
-    classifier = trained_classifier(scenarios, load_gold(split="train"))
-    fact = FactProbe()
-    return {c: fact if c in fact.categories else classifier for cs in CATEGORIES.values() for c in cs}
 
 
 def probe_messages(messages: pd.DataFrame, task: str, scenarios: Scenarios, probes: dict[str, Probe]) -> pd.DataFrame:

@@ -72,12 +72,14 @@ def score_cmd(
 ):
     """Score messages from any source; bad rows are reported by line number and the rest still scored."""
     from agora.probes.score_file import read_rows, score_rows
+    from agora.probes.validate import default_probes
     from agora.sim.scenario import Scenarios
 
-    items, problems = read_rows(file, Scenarios.load())
+    scenarios = Scenarios.load()
+    items, problems = read_rows(file, scenarios)
     for p in problems:
         console.print(f"[yellow]skipped:[/] {p}", highlight=False, soft_wrap=True)
-    df = score_rows(items)
+    df = score_rows(items, default_probes(scenarios))
     target = out or file.with_suffix(".probes.parquet")
     df.to_parquet(target, index=False)
     flagged = int(df["label"].fillna(False).sum()) if not df.empty else 0

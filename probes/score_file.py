@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agora.probes.base import CATEGORIES, Item
-from agora.probes.fact import FactProbe
+from agora.probes.base import CATEGORIES, Item, Probe
 from agora.probes.sources import AnchorText
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import Scenarios
@@ -52,19 +51,16 @@ def read_rows(path: Path, scenarios: Scenarios) -> tuple[list[tuple[int, Item]],
     return items, problems
 
 
-def score_rows(numbered: list[tuple[int, Item]], probes: list | None = None) -> pd.DataFrame:
-    """One row per message x probe x category: label, score and evidence spans."""
-    probes = probes or [FactProbe()]
+def score_rows(numbered: list[tuple[int, Item]], probes: dict[str, Probe]) -> pd.DataFrame:
+    """One row per message x category, scored by that category's probe: label, score and evidence spans."""
     out = []
-    for probe in probes:
-        for task, categories in CATEGORIES.items():
-            subset = [(n, i) for n, i in numbered if i.task == task]
-            for category in categories:
-                if category not in probe.categories or not subset:
-                    continue
-                for (n, item), v in zip(subset, probe.score([i for _, i in subset], category)):
-                    out.append({"line": n, "task": task, "probe": probe.name, "category": category, "label": v.label,
-                                "score": v.score, "status": v.status, "message": item.message,
-                                "evidence": [{"start": s.start, "end": s.end, "text": item.message[s.start:s.end],
-                                              "reason": s.reason} for s in v.evidence]})
+    for task, categories in CATEGORIES.items():
+        subset = [(n, i) for n, i in numbered if i.task == task]
+        for category in categories if subset else ():
+            probe = probes[category]
+            for (n, item), v in zip(subset, probe.score([i for _, i in subset], category)):
+                out.append({"line": n, "task": task, "probe": probe.name, "category": category, "label": v.label,
+                            "score": v.score, "status": v.status, "message": item.message,
+                            "evidence": [{"start": s.start, "end": s.end, "text": item.message[s.start:s.end],
+                                          "reason": s.reason} for s in v.evidence]})
     return pd.DataFrame(out)

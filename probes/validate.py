@@ -22,6 +22,13 @@ def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow]) -> Class
     return ClassifierProbe(trained)
 
 
+def default_probes(scenarios: Scenarios) -> dict[str, Probe]:
+    """Per category, the probe that validated best on the gold set: facts for fact categories, else the classifier."""
+    classifier = trained_classifier(scenarios, load_gold(split="train"))
+    fact = FactProbe()
+    return {c: fact if c in fact.categories else classifier for cs in CATEGORIES.values() for c in cs}
+
+
 def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> pd.DataFrame:
     """One row per probe x task x category, on `rows` (the gold test split)."""
     out = []
