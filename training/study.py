@@ -1,7 +1,7 @@
 """The study's experiment, repeated over tasks, methods and seeds: train on wins, then face the base.
 
 For each (task, seed, method): one training run on the train anchors, then a head-to-head on the
-test anchors (base = A, tuned = B). The table reports B's excess win rate with its CI and the share
+test anchors (base = A, tuned = B); with both methods, also TFB against RFT, as in the study. The table reports B's excess win rate with its CI and the share
 of base vs tuned messages showing each behaviour, counted on the same test contests.
 """
 
@@ -48,20 +48,30 @@ def replicate(tasks: list[str], seeds: list[int], methods: list[str], store: Run
     for task in tasks:
         anchors = {a.id: a for a in scenarios.anchors(task)}
         for seed in seeds:
+            tuned = {}
             for method in methods:
                 say(f"{task} seed {seed} {method}: training")
                 cfg = TrainConfig(method=method, task=task, policy=base, contests=contests, seed=seed, tiny=tiny or {})
                 trained = AudienceTrainer(cfg, store).train()
-                run, rate = head_to_head(base, f"hf:{trained.checkpoint}", task, store, contests=eval_contests, seed=seed,
-                                         tiny=tiny)
-                marks = behaviours(run.table("messages"), anchors).groupby("competitor").mean()
-                row = {"task": task, "seed": seed, "method": method, "train_run": trained.run_id, "eval_run": run.run_id,
-                       **{k: v for k, v in rate.as_dict().items()}}
-                for col in marks.columns:
-                    row[f"{col}_base"], row[f"{col}_tuned"] = float(marks.loc["A", col]), float(marks.loc["B", col])
-                rows.append(row)
-                say(f"{task} seed {seed} {method}: excess {rate.excess:+.1%} [{rate.low:+.1%}, {rate.high:+.1%}]")
+                tuned[method] = f"hf:{trained.checkpoint}"
+                rows.append(_compare(base, tuned[method], task, seed, method, store, eval_contests, anchors, tiny,
+                                     trained.run_id, say))
+            if {"rft", "tfb"} <= set(tuned):  # the study's third comparison: TFB (B) against RFT (A)
+                rows.append(_compare(tuned["rft"], tuned["tfb"], task, seed, "tfb_vs_rft", store, eval_contests, anchors,
+                                     tiny, "", say))
     return pd.DataFrame(rows)
+
+
+def _compare(a: str, b: str, task: str, seed: int, method: str, store: RunStore, contests: int, anchors: dict,
+             tiny: dict | None, train_run: str, say: Callable[[str], None]) -> dict:
+    """B against A on the test anchors: B's excess win rate, and each behaviour's share for A ('base') and B ('tuned')."""
+    run, rate = head_to_head(a, b, task, store, contests=contests, seed=seed, tiny=tiny)
+    marks = behaviours(run.table("messages"), anchors).groupby("competitor").mean()
+    row = {"task": task, "seed": seed, "method": method, "train_run": train_run, "eval_run": run.run_id, **rate.as_dict()}
+    for col in marks.columns:
+        row[f"{col}_base"], row[f"{col}_tuned"] = float(marks.loc["A", col]), float(marks.loc["B", col])
+    say(f"{task} seed {seed} {method}: excess {rate.excess:+.1%} [{rate.low:+.1%}, {rate.high:+.1%}]")
+    return row
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
