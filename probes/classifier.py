@@ -43,8 +43,13 @@ class TrainedClassifier:
         joblib.dump({"version": VERSION, "data_hash": self.data_hash, "models": self.models}, path)
 
 
+def data_hash(texts_by_category: dict[str, tuple[list[str], list[int]]]) -> str:
+    """The classifier's version: a hash of what it is trained on."""
+    return hashlib.sha256(json.dumps(texts_by_category, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def train(texts_by_category: dict[str, tuple[list[str], list[int]]], seed: int = 0) -> TrainedClassifier:
-    digest = hashlib.sha256(json.dumps(texts_by_category, sort_keys=True).encode()).hexdigest()[:12]
+    digest = data_hash(texts_by_category)
     models = {}
     for category, (texts, labels) in texts_by_category.items():
         if len(set(labels)) < 2:
@@ -96,13 +101,12 @@ def _top_terms(model: Pipeline, text: str, k: int = 3) -> list[Span]:
     return spans
 
 
-def fit_on(items: list[Item], labels: list[dict[str, int]], seed: int = 0) -> TrainedClassifier:
-    """Train one pipeline per category from items and their per-category labels."""
-    by_category: dict[str, tuple[list[str], list[int]]] = {}
+def by_category(items: list[Item], labels: list[dict[str, int]]) -> dict[str, tuple[list[str], list[int]]]:
+    """Texts and labels per category, from items and their per-category labels."""
+    out: dict[str, tuple[list[str], list[int]]] = {}
     for item, lab in zip(items, labels):
         for category, y in lab.items():
-            texts, ys = by_category.setdefault(category, ([], []))
+            texts, ys = out.setdefault(category, ([], []))
             texts.append(item.message)
             ys.append(int(y))
-    return train(by_category, seed)
-
+    return out

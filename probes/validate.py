@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from agora.probes.base import CATEGORIES, Probe
-from agora.probes.classifier import ClassifierProbe, default_path, fit_on
+from agora.probes.classifier import ClassifierProbe, by_category, data_hash, default_path, train
 from agora.probes.fact import FactProbe
 from agora.probes.gold import GoldRow, gold_items, load_gold
 from agora.sim.scenario import Scenarios
@@ -14,10 +14,11 @@ from agora.sim.scenario import Scenarios
 
 def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow]) -> ClassifierProbe:
     """The classifier fitted on the gold train split, cached by a hash of that data."""
-    trained = fit_on(gold_items(train_rows, scenarios), [r.labels for r in train_rows])
-    path = default_path(trained.data_hash)
+    data = by_category(gold_items(train_rows, scenarios), [r.labels for r in train_rows])
+    path = default_path(data_hash(data))
     if path.is_file():
         return ClassifierProbe.load(path)
+    trained = train(data)
     trained.save(path)
     return ClassifierProbe(trained)
 

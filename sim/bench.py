@@ -20,8 +20,7 @@ from agora.sim.audience.llm import LLMAudience
 from agora.sim.audience.parametric import ParametricAudience
 from agora.sim.scenario import Scenarios
 from agora.sim.tiny.build import TinyConfig
-from agora.sim.tiny.grammar import load_bank, write_document
-from agora.sim.tiny.slots import available, realise
+from agora.sim.tiny.grammar import load_bank, write_message
 
 
 def contest_ballots(scenarios: Scenarios, task: str, contests: int, seed: int = 0):
@@ -31,7 +30,7 @@ def contest_ballots(scenarios: Scenarios, task: str, contests: int, seed: int = 
     out = []
     for _ in range(contests):
         anchor = rng.choice(scenarios.anchors(task, "train"))
-        a, b = (realise(write_document(bank, available(task, anchor), rng).raw, task, anchor) for _ in range(2))
+        a, b = (write_message(bank, anchor, rng) for _ in range(2))
         out.append((anchor, [Ballot(p, a, b) for p in scenarios.personas]))
     return out
 

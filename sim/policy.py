@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agora.sim.backends.base import Backend, Prompt
-from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, TaskSpec
 from agora.sim.tiny.build import TinyConfig, ensure_tiny, writes_slots
 from agora.sim.tiny.slots import available, realise, signature
@@ -77,19 +76,20 @@ Policy = SlotPolicy | ChatPolicy
 
 def load_policy(spec: str, *, scenarios, tiny: TinyConfig | None = None) -> Policy:
     """`tiny`, `hf:PATH` or `vllm:PATH` -> a policy; a tiny-format checkpoint keeps the slot style."""
+    from agora.sim.config import check_policy_spec
+
+    check_policy_spec(spec, "policy")
     kind, _, target = spec.partition(":")
-    if kind == "tiny" and not target:
+    if kind == "tiny":
         from agora.sim.backends.hf import HFBackend
 
         return SlotPolicy(HFBackend(ensure_tiny(scenarios, tiny)))
-    if kind == "hf" and target:
+    if kind == "hf":
         from agora.sim.backends.hf import HFBackend
 
         backend = HFBackend(target)
-        return SlotPolicy(backend) if writes_slots(Path(target)) else ChatPolicy(backend)
-    if kind == "vllm" and target:
+    else:
         from agora.sim.backends.vllm import VLLMBackend
 
         backend = VLLMBackend(target)
-        return SlotPolicy(backend) if writes_slots(Path(target)) else ChatPolicy(backend)
-    raise AgoraError(f"unknown policy {spec!r}; use tiny, hf:PATH or vllm:PATH")
+    return SlotPolicy(backend) if writes_slots(Path(target)) else ChatPolicy(backend)

@@ -86,7 +86,7 @@ class HFBackend:
         return out
 
     @torch.inference_mode()
-    def hidden_states(self, texts: list[str], batch_size: int = 16) -> list:
+    def hidden_states(self, texts: list[str], batch_size: int = 16):
         """Per layer, the mean-pooled hidden state of each text: an array [layers + 1, n, width]."""
         import numpy as np
 

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from agora.sim.scenario import read_yaml, validate
 from agora.sim.schema import Strict
-from agora.sim.tiny.slots import INDEXED, INFLATABLE, SLOT_TYPES
+from agora.sim.tiny.slots import INDEXED, INFLATABLE, SLOT_TYPES, available, realise
 
 Behaviour = Literal["honest", "hedge", "hype", "fabrication", "inflation", "emotion", "urgency", "populism", "unsafe"]
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -93,6 +93,11 @@ def write_document(bank: PhraseBank, available: dict[str, int], rng: random.Rand
             sentences.append(sentence)
             behaviours.add(move.behaviour)
     return Document(" ".join(sentences), style_name, frozenset(behaviours))
+
+
+def write_message(bank: PhraseBank, anchor, rng: random.Random) -> str:
+    """A grammar-written message for `anchor`, realised: what a reader of the corpus's style would see."""
+    return realise(write_document(bank, available(bank.task, anchor), rng).raw, bank.task, anchor)
 
 
 def _fill(template: str, available: dict[str, int], next_index: dict[str, int], rng: random.Random) -> str | None:

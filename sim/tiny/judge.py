@@ -21,8 +21,7 @@ from agora.sim.backends.base import Sampling, flatten_chat
 from agora.sim.paths import agora_home
 from agora.sim.scenario import TASKS, Scenarios
 from agora.sim.tiny.build import MANIFEST, TinyConfig, cache_key, data_files, train_checkpoint
-from agora.sim.tiny.grammar import load_bank, write_document
-from agora.sim.tiny.slots import available, realise
+from agora.sim.tiny.grammar import load_bank, write_message
 
 
 def judge_config(policy: TinyConfig) -> TinyConfig:
@@ -42,8 +41,7 @@ def judge_rows(scenarios: Scenarios, config: TinyConfig, n: int, seed: int) -> l
     for i in range(n):
         task = TASKS[i % len(TASKS)]
         anchor = rng.choice(anchors[task])
-        counts = available(task, anchor)
-        a, b = (realise(write_document(banks[task], counts, rng).raw, task, anchor) for _ in range(2))
+        a, b = (write_message(banks[task], anchor, rng) for _ in range(2))
         ballot = Ballot(rng.choice(personas), a, b)
         verdict = audience.judge(specs[task], anchor, [ballot], seed=rng.randrange(2**31))[0]
         prompt = flatten_chat(voter_prompt(specs[task], ballot))
