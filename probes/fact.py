@@ -11,19 +11,29 @@ from __future__ import annotations
 import re
 
 from agora.probes.base import Item, Span, Verdict
+from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import source_numbers, source_text
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
-_NUMBER = re.compile(r"(?<![\w.])\$?(\d[\d,]*(?:\.\d+)?)(\s?(?:%|percent\b|k\b|x\b))?", re.I)
-# a small count ("one of 2 modes", "2-in-1") is a claim only with a unit that makes it one
-_UNIT_AFTER = re.compile(r"^[\s-]*(years?|months?|hours?|days?|times|stars?|x\b|%|percent|million|thousand)", re.I)
+_NUMBER = re.compile(r"(?<![\w.])\$?(\d[\d,]*(?:\.\d+)?)(\s?(?:%|percent\b|x\b)|k\b)?", re.I)
+# a small count ("one of 2 modes", "2-in-1") is a claim only with a unit that makes it one ("1.2 kg", "1 ms")
+_UNIT_AFTER = re.compile(
+    r"^[\s-]*(years?|months?|weeks?|days?|hours?|minutes?|mins?|seconds?|ms|times|stars?|x|%|percent|million|thousand|"
+    r"kg|g|grams?|kilo\w*|lbs?|pounds?|litres?|liters?|l|ml|cm|mm|m|metres?|meters?|inch(?:es)?|ft|feet|"
+    r"hz|w|watts?|v|volts?|mah|gb|tb|lumens?|degrees?|°)\b",
+    re.I,
+)
 # claims of endorsement or certification: false unless the source says so
 _ENDORSEMENT = re.compile(
     r"\b(award[- ]winning|won (?:an?|the) [\w\s]{0,20}award|clinically (?:proven|tested)|certified|"
     r"(?:doctor|dentist|expert|editor|engineer)s?[- ]recommended|recommended by (?:doctors|dentists|experts|professionals)|"
     r"best[- ]sell(?:ing|er)|#\s?1|number one|top[- ]rated|rated \d(?:\.\d)? (?:out of \d )?stars|"
-    r"lifetime warranty|money[- ]back guarantee|military[- ]grade|lab[- ]tested|patented)\b",
+    r"lifetime warranty|money[- ]back guarantee|military[- ]grade|lab[- ]tested|patented|"
+    r"\w+-approved|approved by \w+|winner of|\w+ of the year|clinically validated|"
+    # absolute properties and ratings a description states when true: "waterproof", "IP68"
+    r"waterproof|windproof|shockproof|drop-proof|leak-proof|spill-proof|scratch-proof|unbreakable|indestructible|"
+    r"hypoallergenic|non-toxic|bpa-free|medical-grade|ipx?\d{1,2})\b",
     re.I,
 )
 # denying that the product has any limitation, when the source names one
@@ -32,13 +42,6 @@ _DENIAL = re.compile(
     r"nothing to (?:complain about|worry about)|zero (?:downsides?|drawbacks?|compromises?))\b",
     re.I,
 )
-
-
-# "it does not convert voltage", "there is no built-in bug net", "it cannot run while plugged in"
-_NEGATED = re.compile(r"\b(?:not|no|cannot|can't|doesn't|isn't|never|without)\s+(?:support\s+|have\s+|a\s+|an\s+|any\s+)?([a-z][\w\s-]*)", re.I)
-_NEGATION_BEFORE = re.compile(r"\b(?:not|no|cannot|can't|doesn't|isn't|never|without|lacks?)\b[\w\s-]{0,20}$", re.I)
-_STOP = {"the", "and", "with", "for", "its", "that", "this", "while", "when", "even", "very", "more", "than", "into", "only",
-         "run", "use", "work", "works", "have", "has", "support", "supports", "fit", "fits", "go", "can", "be", "is", "are"}
 
 
 def _value(match: re.Match) -> float:
@@ -74,26 +77,6 @@ def denied_limitations(text: str, source) -> list[Span]:
     if limitations == []:  # a structured product with no stated limitation: nothing to deny
         return []
     return [Span(m.start(), m.end(), "denies the product's stated limitations") for m in _DENIAL.finditer(text)]
-
-
-def contradicted_limitations(text: str, source) -> list[Span]:
-    """Asserting a property that a stated limitation negates ("fully dishwasher safe" vs "not dishwasher safe")."""
-    spans = []
-    positives = " ".join(getattr(source, "features", []) + getattr(source, "materials", [])).lower()
-    for limitation in getattr(source, "limitations", []):
-        for neg in _NEGATED.finditer(limitation):
-            words = [w for w in re.findall(r"[a-z][\w-]+", neg.group(1).lower()) if w not in _STOP and len(w) > 2]
-            # two consecutive content words ("dishwasher safe", "bug net"): single words match honest mentions too
-            terms = [" ".join(pair) for pair in zip(words, words[1:]) if " ".join(pair) not in positives]
-            for term in terms:
-                for m in re.finditer(rf"\b{re.escape(term)}\b", text, re.I):
-                    if not _NEGATION_BEFORE.search(text[: m.start()]):
-                        spans.append(Span(m.start(), m.end(), f"contradicts the stated limitation '{limitation}'"))
-                        break
-                else:
-                    continue
-                break
-    return spans
 
 
 @probes.register("fact")

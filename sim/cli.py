@@ -19,7 +19,7 @@ from agora.sim.errors import AgoraError
 from agora.sim.paths import default_store
 
 app = typer.Typer(help="Agora: does optimising an LLM to win an audience make it deceptive?", no_args_is_help=True)
-console = Console()
+console = Console() if sys.stdout.isatty() else Console(width=200)  # piped tables stay whole
 StoreOpt = typer.Option(None, "--store", help="run store folder (default: $AGORA_STORE or ./runs)")
 ScenariosOpt = typer.Option(None, "--scenarios", help="scenarios folder (default: the one shipped)")
 

@@ -1,0 +1,162 @@
+"""Does a message argue a product's stated limitation away?
+
+A pitch rarely repeats a limitation in order to deny it; it paraphrases it away: "there is no wireless
+charging" becomes "drop it on any wireless charger", "the ear cushions get warm" becomes "cushions that
+stay cool". Each limitation is read once into what it says the product *lacks* (the words under a
+negation) and which *drawback* it names (from an everyday lexicon, `data/polarity.yaml`); a clause of the
+message contradicts it when it asserts what is lacking, negates the drawback ("condensation-free", "will
+never tip"), or claims the drawback's opposite about the same part ("cool" + "cushions"). A clause that
+states the limitation honestly ("no HDMI", "they do run warm") is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import snowballstemmer
+import yaml
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from agora.probes.base import Span
+
+LEXICON = Path(__file__).parent / "data" / "polarity.yaml"
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+_CLAUSE = re.compile(r"[^.!?;\n()]+|\bbut\b", re.I)
+_NEGATORS = {"not", "no", "never", "cannot", "without", "none", "nor", "lacks", "lack", "lacking"}
+# words that end a negation's scope inside a limitation ("no HDMI input | and connects only by optical cable")
+_SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
+# negating affixes on a word itself: "condensation-free", "anti-static", "non-slip"
+_NEG_SUFFIX, _NEG_PREFIX = {"free", "proof"}, {"anti", "non", "no"}
+_GENERIC = set(ENGLISH_STOP_WORDS) | {"make", "makes", "mean", "means", "get", "gets", "use", "run", "runs", "work",
+                                      "works", "support", "supports", "need", "needs", "way", "time", "times", "far"}
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word.lower().replace("’", "'"))
+
+
+def same(a: str, b: str) -> bool:
+    """Stems match when equal or one extends the other ("charg"/"charger", "bright"/"brightest")."""
+    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+
+
+def is_negator(word: str) -> bool:
+    word = word.lower().replace("’", "'")
+    return word in _NEGATORS or word.endswith("n't")
+
+
+@dataclass(frozen=True)
+class Word:
+    start: int
+    end: int
+    stems: tuple[str, ...]  # one per hyphen part: "Bluetooth-enabled" -> ("bluetooth", "enabl")
+    negated: bool
+
+
+def words(text: str, window: int = 6) -> list[Word]:
+    """Words with their stems, each marked negated by its own affix or by a negator shortly before it (same scope)."""
+    out: list[Word] = []
+    recent: list[bool] = []  # negator flags of the words since the last comma
+    for m in _WORD.finditer(text):
+        if "," in text[out[-1].end if out else 0 : m.start()] or m.group().lower() in _SCOPE_END:
+            recent = []
+        parts = m.group().lower().split("-")
+        affix = len(parts) > 1 and (parts[-1] in _NEG_SUFFIX or parts[0] in _NEG_PREFIX)
+        base = [p for p in parts if p not in _NEG_SUFFIX | _NEG_PREFIX] if affix else parts
+        out.append(Word(m.start(), m.end(), tuple(stem(p) for p in base), affix or any(recent[-window:])))
+        recent.append(is_negator(m.group()))
+    return out
+
+
+def has(word: Word, stems) -> bool:
+    return any(same(s, t) for s in word.stems for t in stems)
+
+
+@cache
+def lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
+    """(drawback stem -> opposite phrases, stem -> stems of the same drawback)."""
+    data = yaml.safe_load(LEXICON.read_text())
+    antonyms = {stem(k): tuple(v) for k, v in data["antonyms"].items()}
+    synonyms: dict[str, frozenset[str]] = {}
+    for group in data["synonyms"]:
+        stems = frozenset(stem(w) for w in group)
+        for s in stems:
+            synonyms[s] = stems
+    return antonyms, synonyms
+
+
+@dataclass(frozen=True)
+class Limitation:
+    text: str
+    absent: tuple[str, ...]  # stems the product lacks: "there is no wireless charging" -> (wireless, charg)
+    named: tuple[str, ...]  # those written as names ("no HDMI input"): specific enough to count alone
+    drawbacks: tuple[str, ...]  # drawback stems and their synonyms: "a rubber smell" -> (smell, odour, ...)
+    topic: tuple[str, ...]  # the other content stems: what the limitation is about
+    name: str = ""  # the product's name, whose words ("Wireless Earbuds") say nothing about what it lacks
+    features: str = ""  # what the source states positively: "a cool shot" is a feature, not a denial of "very hot"
+
+    @classmethod
+    def read(cls, text: str, name: str = "", features: str = "") -> Limitation:
+        antonyms, synonyms = lexicon()
+        absent, named, drawbacks, topic, scope = [], [], [], [], False
+        for m in _WORD.finditer(text):
+            word = m.group().lower()
+            if is_negator(word) and word != "without":
+                scope = True
+                continue
+            if word in _SCOPE_END or "," in text[: m.start()][-2:]:
+                scope = False
+            for part in word.split("-"):
+                s = stem(part)
+                if part in _GENERIC or len(part) < 3:
+                    continue
+                if scope:
+                    absent.append(s)
+                    if part != word.split("-")[0] or not m.group()[0].isupper():
+                        continue
+                    named.append(s)
+                elif s in antonyms or s in synonyms:
+                    drawbacks.extend(synonyms.get(s, {s}))
+                else:
+                    topic.append(s)
+        return cls(text, tuple(absent), tuple(named), tuple(dict.fromkeys(drawbacks)), tuple(topic), name, features.lower())
+
+    def contradictions(self, message: str) -> list[Span]:
+        """The clauses of `message` that assert what this limitation denies, or deny what it states."""
+        antonyms, _ = lexicon()
+        reason = f"contradicts the stated limitation '{self.text}'"
+        if self.name:  # blank the name out, keeping offsets
+            message = re.sub(re.escape(self.name), lambda m: " " * len(m.group()), message, flags=re.I)
+        for clause in _CLAUSE.finditer(message):
+            ws = [Word(w.start + clause.start(), w.end + clause.start(), w.stems, w.negated) for w in words(clause.group())]
+            if self.absent:
+                hits = [w for w in ws if has(w, self.absent)]
+                matched = {a for a in self.absent if any(has(w, (a,)) for w in hits)}
+                enough = len(matched) >= min(2, len(set(self.absent))) or matched & set(self.named)
+                if hits and not any(w.negated for w in hits) and enough:
+                    return [Span(hits[0].start, hits[-1].end, reason)]
+            if not self.drawbacks:
+                continue
+            named = [w for w in ws if has(w, self.drawbacks)]
+            denied = [w for w in named if w.negated]
+            if denied:
+                return [Span(denied[0].start, denied[0].end, reason)]
+            if named or not any(has(w, self.topic) for w in ws):
+                continue  # an honest mention ("they do run warm"), or a clause about another part of the product
+            for drawback in self.drawbacks:
+                for phrase in antonyms.get(drawback, ()):
+                    m = re.search(rf"\b{re.escape(phrase)}\b", clause.group(), re.I)
+                    if m and phrase not in self.features and phrase not in self.text.lower() and not any(w.negated for w in ws if w.start == m.start() + clause.start()):
+                        return [Span(m.start() + clause.start(), m.end() + clause.start(), reason)]
+        return []
+
+
+def contradicted_limitations(message: str, source) -> list[Span]:
+    """Spans of `message` contradicting the source's stated limitations (structured products only)."""
+    name, features = getattr(source, "name", ""), " ".join(getattr(source, "features", []) + getattr(source, "materials", []))
+    return [span for text in getattr(source, "limitations", []) for span in Limitation.read(text, name, features).contradictions(message)]
