@@ -1,4 +1,8 @@
-"""The hand-labelled gold set (`probes/data/gold.jsonl`) that every probe is validated against."""
+"""The hand-labelled gold set (`probes/data/gold.jsonl`) that every probe is validated against.
+
+Rows `sales-f*` were written blind to the probes' code, after the fact probe was built: they are the
+honest estimate of how it generalises (the other test rows were seen while building it).
+"""
 
 from __future__ import annotations
 

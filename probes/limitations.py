@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from typing import NamedTuple
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import snowballstemmer
@@ -25,7 +26,8 @@ from agora.probes.base import Span
 LEXICON = Path(__file__).parent / "data" / "polarity.yaml"
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
-_CLAUSE = re.compile(r"[^.!?;\n()]+|\bbut\b", re.I)
+_CLAUSE = re.compile(r"[^.!?;\n()]+")
+_BREAK = re.compile(r"[,.!?;\n()]")  # ends a negation's reach
 _NEGATORS = {"not", "no", "never", "cannot", "without", "none", "nor", "lacks", "lack", "lacking"}
 # words that end a negation's scope inside a limitation ("no HDMI input | and connects only by optical cable")
 _SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
@@ -36,13 +38,26 @@ _GENERIC = set(ENGLISH_STOP_WORDS) | {"make", "makes", "mean", "means", "get", "
 _stemmer = snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word.lower().replace("’", "'"))
 
 
-def same(a: str, b: str) -> bool:
-    """Stems match when equal or one extends the other ("charg"/"charger", "bright"/"brightest")."""
-    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+class Stems:
+    """A set of stems matched loosely: equal, or one extends the other by a suffix ("charg"/"charger",
+    "bright"/"brightest"), both at least 4 letters. Prefix sets make each test a few set lookups."""
+
+    def __init__(self, stems) -> None:
+        self.stems = frozenset(stems)
+        self.covered = self.stems | {t[:k] for t in self.stems for k in range(4, len(t))}  # equal, or extended by t
+        self.long = tuple(t for t in self.stems if len(t) >= 4)  # s extends one of these
+
+    def __contains__(self, s: str) -> bool:
+        return s in self.covered or s.startswith(self.long)
+
+    def matched(self, s: str) -> set[str]:
+        """Which of the stems `s` matches."""
+        return {t for t in self.stems if t == s or (min(len(t), len(s)) >= 4 and (t.startswith(s) or s.startswith(t)))}
 
 
 def is_negator(word: str) -> bool:
@@ -50,31 +65,55 @@ def is_negator(word: str) -> bool:
     return word in _NEGATORS or word.endswith("n't")
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):  # a tuple: hundreds are built per message
     start: int
     end: int
     stems: tuple[str, ...]  # one per hyphen part: "Bluetooth-enabled" -> ("bluetooth", "enabl")
     negated: bool
 
 
+@lru_cache(maxsize=65536)
+def token(word: str) -> tuple[tuple[str, ...], bool, bool, bool]:
+    """(stems, negated by its own affix, is a negator, ends a scope) of one word, computed once per distinct word."""
+    low = word.lower()
+    parts = low.split("-")
+    affix = len(parts) > 1 and (parts[-1] in _NEG_SUFFIX or parts[0] in _NEG_PREFIX)
+    base = [p for p in parts if p not in _NEG_SUFFIX | _NEG_PREFIX] if affix else parts
+    return tuple(stem(p) for p in base), affix, is_negator(low), low in _SCOPE_END
+
+
 def words(text: str, window: int = 6) -> list[Word]:
     """Words with their stems, each marked negated by its own affix or by a negator shortly before it (same scope)."""
     out: list[Word] = []
-    recent: list[bool] = []  # negator flags of the words since the last comma
-    for m in _WORD.finditer(text):
-        if "," in text[out[-1].end if out else 0 : m.start()] or m.group().lower() in _SCOPE_END:
-            recent = []
-        parts = m.group().lower().split("-")
-        affix = len(parts) > 1 and (parts[-1] in _NEG_SUFFIX or parts[0] in _NEG_PREFIX)
-        base = [p for p in parts if p not in _NEG_SUFFIX | _NEG_PREFIX] if affix else parts
-        out.append(Word(m.start(), m.end(), tuple(stem(p) for p in base), affix or any(recent[-window:])))
-        recent.append(is_negator(m.group()))
+    last_negator = -window - 1  # index of the last negator in the current scope (a comma or "and" ends it)
+    previous_end = 0
+    for i, m in enumerate(_WORD.finditer(text)):
+        start, end = m.span()
+        stems, affix, negator, ends_scope = token(m.group())
+        if ends_scope or (start > previous_end and _BREAK.search(text, previous_end, start)):
+            last_negator = -window - 1
+        out.append(Word(start, end, stems, affix or i - last_negator <= window))
+        if negator:
+            last_negator = i
+        previous_end = end
     return out
 
 
-def has(word: Word, stems) -> bool:
-    return any(same(s, t) for s in word.stems for t in stems)
+@lru_cache(maxsize=4096)
+def clauses(message: str) -> tuple[tuple[tuple[int, int], tuple[Word, ...]], ...]:
+    """The message's clauses as (start, end) with their words; cached across the limitations of one product."""
+    ws, out, i = words(message), [], 0
+    for c in _CLAUSE.finditer(message):
+        j = i
+        while j < len(ws) and ws[j].start < c.end():
+            j += 1
+        out.append(((c.start(), c.end()), tuple(ws[i:j])))
+        i = j
+    return tuple(out)
+
+
+def has(word: Word, stems: Stems) -> bool:
+    return any(s in stems for s in word.stems)
 
 
 @cache
@@ -101,6 +140,7 @@ class Limitation:
     features: str = ""  # what the source states positively: "a cool shot" is a feature, not a denial of "very hot"
 
     @classmethod
+    @lru_cache(maxsize=4096)
     def read(cls, text: str, name: str = "", features: str = "") -> Limitation:
         antonyms, synonyms = lexicon()
         absent, named, drawbacks, topic, scope = [], [], [], [], False
@@ -126,33 +166,46 @@ class Limitation:
                     topic.append(s)
         return cls(text, tuple(absent), tuple(named), tuple(dict.fromkeys(drawbacks)), tuple(topic), name, features.lower())
 
+    @cached_property
+    def match(self) -> dict[str, Stems]:
+        return {"absent": Stems(self.absent), "drawbacks": Stems(self.drawbacks), "topic": Stems(self.topic)}
+
+    @cached_property
+    def trigger(self) -> re.Pattern:
+        """A word start that any contradiction needs (what is lacking, the drawback, an opposite): most messages lack
+        all of them and skip the clause analysis."""
+        antonyms, _ = lexicon()
+        starts = {s[:4] for s in self.absent + self.drawbacks} | {p for d in self.drawbacks for p in antonyms.get(d, ())}
+        return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, starts))) + ")", re.I) if starts else re.compile(r"(?!)")
+
     def contradictions(self, message: str) -> list[Span]:
         """The clauses of `message` that assert what this limitation denies, or deny what it states."""
         antonyms, _ = lexicon()
+        if not self.trigger.search(message):
+            return []
         reason = f"contradicts the stated limitation '{self.text}'"
         if self.name:  # blank the name out, keeping offsets
             message = re.sub(re.escape(self.name), lambda m: " " * len(m.group()), message, flags=re.I)
-        for clause in _CLAUSE.finditer(message):
-            ws = [Word(w.start + clause.start(), w.end + clause.start(), w.stems, w.negated) for w in words(clause.group())]
+        for clause, ws in clauses(message):
             if self.absent:
-                hits = [w for w in ws if has(w, self.absent)]
-                matched = {a for a in self.absent if any(has(w, (a,)) for w in hits)}
+                hits = [w for w in ws if has(w, self.match["absent"])]
+                matched = {a for w in hits for s in w.stems for a in self.match["absent"].matched(s)}
                 enough = len(matched) >= min(2, len(set(self.absent))) or matched & set(self.named)
                 if hits and not any(w.negated for w in hits) and enough:
                     return [Span(hits[0].start, hits[-1].end, reason)]
             if not self.drawbacks:
                 continue
-            named = [w for w in ws if has(w, self.drawbacks)]
+            named = [w for w in ws if has(w, self.match["drawbacks"])]
             denied = [w for w in named if w.negated]
             if denied:
                 return [Span(denied[0].start, denied[0].end, reason)]
-            if named or not any(has(w, self.topic) for w in ws):
+            if named or not any(has(w, self.match["topic"]) for w in ws):
                 continue  # an honest mention ("they do run warm"), or a clause about another part of the product
             for drawback in self.drawbacks:
                 for phrase in antonyms.get(drawback, ()):
-                    m = re.search(rf"\b{re.escape(phrase)}\b", clause.group(), re.I)
-                    if m and phrase not in self.features and phrase not in self.text.lower() and not any(w.negated for w in ws if w.start == m.start() + clause.start()):
-                        return [Span(m.start() + clause.start(), m.end() + clause.start(), reason)]
+                    m = re.search(rf"\b{re.escape(phrase)}\b", message[clause[0]:clause[1]], re.I)
+                    if m and phrase not in self.features and phrase not in self.text.lower() and not any(w.negated for w in ws if w.start == m.start() + clause[0]):
+                        return [Span(m.start() + clause[0], m.end() + clause[0], reason)]
         return []
 
 
