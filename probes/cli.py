@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -47,11 +48,12 @@ def validate_cmd(
     out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here"),
     judge: Optional[str] = typer.Option(None, help="also validate an LLM judge: hf:PATH | vllm:PATH"),
     activation: Optional[str] = typer.Option(None, help="also an activation probe on this policy's hidden states: tiny | hf:PATH"),
+    store: Optional[Path] = StoreOpt,
 ):
-    """Precision, recall, F1 and confusion counts of each probe on the gold test split."""
+    """Precision, recall, F1 and confusion counts of each probe on the gold test split, kept in the run store."""
     from agora.probes.validate import run_validation
 
-    df = run_validation(judge=judge, activation=activation)
+    df, predictions = run_validation(judge=judge, activation=activation)
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
     for col in df.columns:
@@ -60,6 +62,12 @@ def validate_cmd(
     for row in df.itertuples(index=False):
         table.add_row(*[str(v) for v in row])
     console.print(table)
+    st = _store(store)
+    run_id, path = st.create_entry("validation", {"judge": judge, "activation": activation}, task="all")
+    df.to_parquet(path / "validation.parquet", index=False)
+    predictions.to_parquet(path / "predictions.parquet", index=False)
+    st.update(run_id, status="finished", metrics=json.dumps({row.probe + "/" + row.category + "/" + row.task: row.f1 for row in df.itertuples()}))
+    console.print(f"validation [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
     if out:
         df.to_parquet(out, index=False)
 

@@ -16,7 +16,7 @@ from agora.probes.sources import source_numbers, source_text
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
-_NUMBER = re.compile(r"(?<![\w.])\$?(\d[\d,]*(?:\.\d+)?)(\s?(?:%|percent\b|x\b)|k\b)?", re.I)
+_NUMBER = re.compile(r"(?<![\w.])\$?(\d(?:[\d,]*\d)?(?:\.\d+)?)(\s?(?:%|percent\b|x\b)|k\b)?", re.I)
 # a small count ("one of 2 modes", "2-in-1") is a claim only with a unit that makes it one ("1.2 kg", "1 ms")
 _UNIT_AFTER = re.compile(
     r"^[\s-]*(years?|months?|weeks?|days?|hours?|minutes?|mins?|seconds?|ms|times|stars?|x|%|percent|million|thousand|"

@@ -30,8 +30,8 @@ def default_probes(scenarios: Scenarios) -> dict[str, Probe]:
     return {c: fact if c in fact.categories else classifier for cs in CATEGORIES.values() for c in cs}
 
 
-def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> pd.DataFrame:
-    """One row per probe x task x category, on `rows` (the gold test split)."""
+def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, predictions: list[dict] | None = None) -> pd.DataFrame:
+    """One row per probe x task x category, on `rows` (the gold test split); each verdict appended to `predictions`."""
     out = []
     for task, categories in CATEGORIES.items():
         task_rows = [r for r in rows if r.task == task]
@@ -43,6 +43,11 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> 
                     continue
                 verdicts = probe.score(items, category)
                 pred = [int(bool(v.label)) for v in verdicts]  # an undecided verdict counts as a miss, and is reported
+                if predictions is not None:
+                    predictions += [{"id": r.id, "task": task, "category": category, "message": r.message, "truth": t,
+                                     "probe": probe.name, "label": p, "score": v.score, "status": v.status,
+                                     "evidence": [r.message[e.start:e.end] for e in v.evidence]}
+                                    for r, t, p, v in zip(task_rows, truth, pred, verdicts)]
                 p, r, f1, _ = precision_recall_fscore_support(truth, pred, average="binary", zero_division=0)
                 tn, fp, fn, tp = confusion_matrix(truth, pred, labels=[0, 1]).ravel()
                 out.append({"probe": probe.name, "task": task, "category": category, "n": len(truth),
@@ -53,8 +58,10 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios) -> 
     return pd.DataFrame(out)
 
 
-def run_validation(scenarios: Scenarios | None = None, judge: str | None = None, activation: str | None = None) -> pd.DataFrame:
-    """Fact and classifier probes; plus the judge probe with a judge model, the activation probe with a policy model."""
+def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
+                   activation: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fact and classifier probes; plus the judge probe with a judge model, the activation probe with a policy model.
+    Returns the metrics table and every verdict (for confusion matrices and disagreements between probes)."""
     scenarios = scenarios or Scenarios.load()
     train_rows, test_rows = load_gold(split="train"), load_gold(split="test")
     probes: list[Probe] = [FactProbe(), trained_classifier(scenarios, train_rows)]
@@ -69,4 +76,6 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
 
         backend = load_policy(activation, scenarios=scenarios).backend
         probes.append(ActivationProbe.fit(backend, gold_items(train_rows, scenarios), [r.labels for r in train_rows]))
-    return validate(probes, test_rows, scenarios)
+    predictions: list[dict] = []
+    table = validate(probes, test_rows, scenarios, predictions)
+    return table, pd.DataFrame(predictions)

@@ -115,6 +115,7 @@ class ContestModel(mesa.Model):
         top = max(tally)
         winner = names[tally.index(top)] if tally.count(top) == 1 else ""
         likes = exposures = [0] * len(names)
+        seeds: list[int] = []
         if self.network:
             seeds = rng.sample(range(len(self.voters)), min(self.network.seeds, len(self.voters)))
             spread = [
@@ -159,6 +160,7 @@ class ContestModel(mesa.Model):
             "cascade_likes": likes,
             "cascade_exposures": exposures,
             "cascade_max": max(likes),
+            "cascade_seeds": [self.voters[s].persona.id for s in seeds],  # where the posts started (social)
         }
         for i, w in enumerate(self.writers):
             thoughts = [(v.persona.id, verdict.thought, chosen == i) for v, _, _, chosen, verdict in judgments]

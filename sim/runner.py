@@ -6,6 +6,8 @@ import json
 import time
 from collections.abc import Callable
 
+import networkx as nx
+
 from agora.sim.audience.base import Audience
 from agora.sim.config import RunConfig, check_policy_spec
 from agora.sim.errors import AgoraError
@@ -102,6 +104,9 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progr
         "personas": [v.persona.id for v in model.voters],
     }
     run.save_config(config)
+    if model.network:  # the persona graph, so that a cascade can be drawn as it ran
+        ids = {v.node: v.persona.id for v in model.voters}
+        (run.path / "network.json").write_text(json.dumps(nx.node_link_data(nx.relabel_nodes(model.graph, ids), edges="edges")))
     run.start()
     started = time.perf_counter()
     done = set(run.done_contests())

@@ -50,14 +50,20 @@ def atomic_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 class RunStore:
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, readonly: bool = False):
+        """`readonly` (the dashboard): create nothing, open the index read-only, list nothing when there is none."""
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
         self.index = self.root / "runs.sqlite"
+        self.readonly = readonly
+        if readonly:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
         with closing(self._db()) as db, db:
             db.execute(f"CREATE TABLE IF NOT EXISTS runs ({_COLUMNS})")
 
     def _db(self) -> sqlite3.Connection:
+        if self.readonly:
+            return sqlite3.connect(f"{self.index.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         db = sqlite3.connect(self.index, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         return db
@@ -100,11 +106,35 @@ class RunStore:
             db.execute(f"UPDATE runs SET {cols} WHERE run_id = ?", (*fields.values(), run_id))
 
     def list(self) -> pd.DataFrame:
+        if self.readonly and not self.index.is_file():
+            return pd.DataFrame(columns=[c.split()[0] for c in _COLUMNS.strip().replace("\n", " ").split(", ")])
         with closing(self._db()) as db:
             df = pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", db)
         df["status"] = [_live_status(s, pid, host) for s, pid, host in zip(df["status"], df["pid"], df["host"])]
         df["metrics"] = [json.loads(m) if isinstance(m, str) and m else {} for m in df["metrics"]]
         return df
+
+
+def finished(path: Path) -> bool:
+    return all((path / f"{t}.parquet").is_file() for t in TABLES) and not (path / "parts").exists()
+
+
+def done_contests(path: Path) -> list[int]:
+    """Contests whose commit mark (the contests part) exists, or all of them if consolidated."""
+    if finished(path):
+        return sorted(pd.read_parquet(path / "contests.parquet")["contest"].tolist())
+    return sorted(int(p.stem.split("-")[1]) for p in (path / "parts").glob("contests-*.parquet"))
+
+
+def read_table(path: Path, name: str) -> pd.DataFrame:
+    """A table of the run in `path`, from the consolidated file or, while running (or killed), from its committed parts.
+    A plain function of the folder, so that readers (the dashboard) need neither the index nor the config."""
+    final = path / f"{name}.parquet"
+    if final.is_file():
+        return pd.read_parquet(final)
+    done = set(done_contests(path))
+    files = [p for p in sorted((path / "parts").glob(f"{name}-*.parquet")) if int(p.stem.split("-")[1]) in done]
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
 
 def _live_status(status: str, pid, host) -> str:
@@ -132,13 +162,10 @@ class Run:
         return self.path / "parts"
 
     def finished(self) -> bool:
-        return all((self.path / f"{t}.parquet").is_file() for t in TABLES) and not self.parts.exists()
+        return finished(self.path)
 
     def done_contests(self) -> list[int]:
-        """Contests whose commit mark (the contests part) exists, or all of them if consolidated."""
-        if self.finished():
-            return sorted(pd.read_parquet(self.path / "contests.parquet")["contest"].tolist())
-        return sorted(int(p.stem.split("-")[1]) for p in self.parts.glob("contests-*.parquet"))
+        return done_contests(self.path)
 
     def start(self) -> None:
         self.store.update(
@@ -155,13 +182,7 @@ class Run:
         self.store.update(self.run_id, contests_done=len(self.done_contests()))
 
     def table(self, name: str) -> pd.DataFrame:
-        """A table of the run, from the consolidated file or, while running, from its parts."""
-        final = self.path / f"{name}.parquet"
-        if final.is_file():
-            return pd.read_parquet(final)
-        done = set(self.done_contests())
-        files = [p for p in sorted(self.parts.glob(f"{name}-*.parquet")) if int(p.stem.split("-")[1]) in done]
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+        return read_table(self.path, name)
 
     def finish(self, metrics: dict, seconds: float) -> None:
         for name in TABLES:

@@ -1,0 +1,48 @@
+"""Probes: validation against the gold labels — P/R/F1 per probe and category, confusion matrices, and where
+the probes disagree with each other."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from agora.dashboard import charts, data
+from agora.dashboard.ui import guard
+
+st.title("Probe validation")
+with guard("the probe validation"):
+    runs = data.runs_of("validation")
+    if runs.empty:
+        st.info("No probe validation in this store yet. Run `agora probes validate` "
+                "(add `--judge hf:PATH` to validate an LLM judge too).")
+        st.stop()
+    run_id = st.selectbox("validation run", runs["run_id"].tolist())
+    path = data.store_root() / run_id
+    table = data.table(path, "validation")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")})
+    fig = px.bar(table.assign(target=table["task"] + " · " + table["category"]), x="target", y="f1", color="probe",
+                 barmode="group", range_y=[0, 1], labels={"target": "", "f1": "F1 on the gold test split"})
+    fig.add_hline(y=0.9, line=dict(dash="dot", color="#999"))
+    st.plotly_chart(fig, width="stretch")
+    st.subheader("Confusion matrices")
+    cols = st.columns(3)
+    for i, (_, r) in enumerate(table.iterrows()):
+        cols[i % 3].markdown(f"**{r['probe']}** · {r['task']} · {r['category']}")
+        cols[i % 3].plotly_chart(charts.confusion(r), width="stretch", key=f"cm-{i}", config={"displayModeBar": False})
+    st.subheader("Disagreements between probes")
+    preds = data.table(path, "predictions")
+    if preds.empty or preds["probe"].nunique() < 2:
+        st.info("Disagreements need verdicts from at least two probes on the same messages.")
+        st.stop()
+    wide = preds.pivot_table(index=["id", "task", "category", "truth"], columns="probe", values="label", aggfunc="first")
+    probes = list(wide.columns)
+    wide = wide.dropna().astype(int)
+    summary = pd.DataFrame([{"task": t, "category": c, "messages": len(g),
+                             "probes disagree": int((g.nunique(axis=1) > 1).sum()),
+                             **{f"{p} right": int((g[p] == g.index.get_level_values("truth")).sum()) for p in probes}}
+                            for (t, c), g in wide.groupby(level=["task", "category"])])
+    st.dataframe(summary, hide_index=True, width="stretch")
+    split = wide[wide.nunique(axis=1) > 1].reset_index()
+    messages = preds.drop_duplicates("id").set_index("id")["message"]
+    split.insert(4, "message", split["id"].map(messages))
+    st.dataframe(split, hide_index=True, width="stretch", column_config={"message": st.column_config.TextColumn(width="large")})

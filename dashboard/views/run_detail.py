@@ -1,0 +1,89 @@
+"""Run detail: the contest browser (anchor facts, messages, each persona's thought and choice), the persona x
+contest choice heatmap and, for social runs, the cascade over the persona graph."""
+
+from pathlib import Path
+
+import streamlit as st
+import yaml
+
+from agora.dashboard import charts, data
+from agora.dashboard.ui import empty_store, guard
+
+st.title("Run detail")
+df = data.runs()
+if df.empty:
+    empty_store()
+    st.stop()
+ids = df["run_id"].tolist()
+wanted = st.query_params.get("run")
+run_id = st.selectbox("run", ids, index=ids.index(wanted) if wanted in ids else 0)
+st.query_params["run"] = run_id
+row = df[df["run_id"] == run_id].iloc[0]
+path = Path(row["path"])
+st.markdown(f"**{row['kind']}** run · task `{row['task']}` · status **{row['status']}** · `{path}`")
+with st.expander("config"):
+    st.code(yaml.safe_dump(data.config(path), sort_keys=False) or "(no config.yaml)", language="yaml")
+
+
+def other_kind() -> None:
+    """Train, audit, study and validation runs: their tables as they are."""
+    tables = sorted(p.stem for p in path.glob("*.parquet"))
+    if not tables:
+        st.info("This run has no tables (yet).")
+    for name in tables:
+        st.subheader(name)
+        st.dataframe(data.table(path, name), hide_index=True, width="stretch")
+    for md in path.glob("*.md"):
+        st.markdown(md.read_text())
+
+
+def contest_run() -> None:
+    messages, judgments, contests = (data.table(path, n) for n in ("messages", "judgments", "contests"))
+    if contests.empty:
+        st.info("No contest of this run has finished yet.")
+        return
+    if row["status"] != "finished":
+        st.caption(f"showing the {len(contests)} contests finished so far ({row['status']})")
+    numbers = sorted(contests["contest"].tolist())
+    wanted = st.query_params.get("contest")
+    start = int(wanted) if wanted and wanted.isdigit() and int(wanted) in numbers else numbers[0]
+    contest = st.select_slider("contest", numbers, value=start) if len(numbers) > 1 else numbers[0]
+    st.query_params["contest"] = str(contest)
+    c = contests[contests["contest"] == contest].iloc[0]
+    anchor = data.anchors().get(c["anchor_id"])
+    st.subheader(anchor.title if anchor is not None else c["anchor_id"])
+    if anchor is not None:
+        with st.expander("anchor facts", expanded=False):
+            st.write(anchor.text)
+    names = list(c["competitors"])
+    votes = dict(zip(names, list(c["votes"])))
+    cols = st.columns(len(names))
+    for col, name in zip(cols, names):
+        m = messages[(messages["contest"] == contest) & (messages["competitor"] == name)]
+        won = " — winner" if c["winner"] == name else ""
+        col.markdown(f"**{name}**{won} · {votes.get(name, 0)} votes")
+        col.caption(m["policy"].iat[0] if len(m) else "")
+        col.write(m["text"].iat[0] if len(m) else "(no message)")
+    j = judgments[judgments["contest"] == contest][["persona_id", "choice", "thought", "parse_status"]]
+    st.dataframe(j, hide_index=True, width="stretch")
+    st.subheader("Choices, persona × contest")
+    st.plotly_chart(charts.choice_heatmap(judgments, names), width="stretch")
+    if row["task"] == "social":
+        graph, how = data.network(path)
+        if graph is None:
+            st.info("This social run has no persona graph on record.")
+            return
+        st.subheader("Cascade over the persona graph")
+        who = st.radio("post by", names, horizontal=True)
+        seeds = list(c["cascade_seeds"]) if "cascade_seeds" in c and c["cascade_seeds"] is not None else []
+        likes = dict(zip(names, list(c["cascade_likes"])))
+        st.caption(f"graph {how}; {likes.get(who, 0)} likes via sharing; thick outline: where the post started"
+                   + ("" if seeds else " (not recorded by this older run)"))
+        st.plotly_chart(charts.cascade(graph, dict(zip(j["persona_id"], j["choice"])), seeds, who), width="stretch")
+
+
+with guard(f"run {run_id}"):
+    if row["kind"] == "contest":
+        contest_run()
+    else:
+        other_kind()

@@ -1,0 +1,54 @@
+"""Trade-off: per task, the win-rate gain against each misalignment change, per audited model, with 95% CIs;
+and the study's table ("+6.3% wins with +14.0% misrepresentation") rebuilt from the store's audits."""
+
+import pandas as pd
+import streamlit as st
+
+from agora.dashboard import charts, data
+from agora.dashboard.ui import guard
+
+
+def pct(v, lo, hi) -> str:
+    return "" if pd.isna(v) else f"{v:+.1%} [{lo:+.1%}, {hi:+.1%}]"
+
+
+def points(audits: pd.DataFrame) -> pd.DataFrame:
+    """One row per audit x task x category: win gain with its CI, the category's relative change with its CI."""
+    rows = []
+    for (run_id, task), g in audits.groupby(["run_id", "task"], sort=False):
+        win = g[g["category"] == "win rate"]
+        if win.empty:
+            continue
+        w = win.iloc[0]
+        model = data.describe_model(data.config(data.store_root() / run_id).get("tuned", ""))
+        for r in g[g["category"] != "win rate"].itertuples():
+            rows.append({"audit": run_id, "task": task, "model": model, "category": r.category,
+                         "win": w["relative_change"], "win_low": w["low"], "win_high": w["high"],
+                         "base": r.base_rate, "tuned": r.tuned_rate,
+                         "change": r.relative_change, "low": r.low, "high": r.high})
+    return pd.DataFrame(rows)
+
+
+st.title("Trade-off: winning the audience vs. misalignment")
+with guard("the audits"):
+    audits = data.concat("audit", "audit")
+    if audits.empty:
+        st.info("No audits in this store yet. Audit a tuned model against its base with "
+                "`agora audit --model hf:PATH --baseline tiny --task all` (or run `agora study`).")
+        st.stop()
+    pts = points(audits)
+    reference = data.reference_study()
+    for task in sorted(pts["task"].unique()):
+        st.subheader(task)
+        ref = pd.DataFrame([{"category": c, "win": v["win"], "change": v[c]} for t, v in reference.get("tasks", {}).items()
+                            if t == task for c in v if c != "win"])
+        st.plotly_chart(charts.trade_off(pts[pts["task"] == task], ref), width="stretch", key=f"trade-{task}")
+    st.caption(f"Reference study (hollow diamonds): {reference.get('source', '')}. Shown for comparison; "
+               "Agora's points come only from this store's audits.")
+    st.subheader("The study's table, from this store")
+    table = pts.assign(**{"win-rate gain": [pct(*v) for v in zip(pts["win"], pts["win_low"], pts["win_high"])],
+                          "change": [pct(*v) for v in zip(pts["change"], pts["low"], pts["high"])]})
+    wide = table.pivot_table(index=["task", "model", "audit", "win-rate gain"], columns="category", values="change",
+                             aggfunc="first").reset_index()
+    st.dataframe(wide, hide_index=True, width="stretch")
+    st.download_button("Download as CSV", wide.to_csv(index=False), "trade_off.csv", "text/csv")
