@@ -46,7 +46,8 @@ def _runs(root: str, _stamp: tuple[int, ...]) -> pd.DataFrame:
     df["method"] = [_method(Path(p)) or "" for p in df["path"]]
     for column in ("policy", "opponent"):  # checkpoints inside the store by what made them, not by path
         df[column] = [describe_model(v) if isinstance(v, str) else "" for v in df[column]]
-    df["contests"] = [f"{d}/{int(n)}" if pd.notna(n) else str(d) for d, n in zip(df["contests_done"], df["contests_planned"])]
+    df["contests"] = [(f"{int(d)}" if pd.notna(d) else "?") + (f"/{int(n)}" if pd.notna(n) else "")
+                      for d, n in zip(df["contests_done"], df["contests_planned"])]
     return df.drop(columns=["metrics", "pid", "host"]).sort_values("run_id", ascending=False).reset_index(drop=True)
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -90,14 +91,18 @@ def _top_terms(model: Pipeline, text: str, k: int = 3) -> list[Span]:
     """The message's words that push the score up most: the classifier's evidence."""
     words_vec = model.named_steps["features"].transformer_list[0][1]
     coef = model.named_steps["model"].coef_[0][: len(words_vec.vocabulary_)]
-    low = text.lower()
-    weights = {term: coef[idx] for term, idx in words_vec.vocabulary_.items() if " " not in term and term in low}
+    first: dict[str, re.Match] = {}
+    for m in re.finditer(r"\b\w[\w']*\b", text):  # whole words only, and no function words: they explain nothing
+        term = m.group().lower()
+        if term in words_vec.vocabulary_ and term not in ENGLISH_STOP_WORDS:
+            first.setdefault(term, m)
+    weights = {term: coef[words_vec.vocabulary_[term]] for term in first}
     spans = []
     for term, w in sorted(weights.items(), key=lambda kv: -kv[1])[:k]:
         if w <= 0:
             break
-        start = low.find(term)
-        spans.append(Span(start, start + len(term), f"'{term}' weighs toward this category ({w:.2f})"))
+        m = first[term]
+        spans.append(Span(m.start(), m.end(), f"'{term}' weighs toward this category ({w:.2f})"))
     return spans
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -51,7 +50,7 @@ def validate_cmd(
     store: Optional[Path] = StoreOpt,
 ):
     """Precision, recall, F1 and confusion counts of each probe on the gold test split, kept in the run store."""
-    from agora.probes.validate import run_validation
+    from agora.probes.validate import run_validation, save_validation
 
     df, predictions = run_validation(judge=judge, activation=activation)
     table = Table(title="probes on the gold test split")
@@ -63,11 +62,8 @@ def validate_cmd(
         table.add_row(*[str(v) for v in row])
     console.print(table)
     st = _store(store)
-    run_id, path = st.create_entry("validation", {"judge": judge, "activation": activation}, task="all")
-    df.to_parquet(path / "validation.parquet", index=False)
-    predictions.to_parquet(path / "predictions.parquet", index=False)
-    st.update(run_id, status="finished", metrics=json.dumps({row.probe + "/" + row.category + "/" + row.task: row.f1 for row in df.itertuples()}))
-    console.print(f"validation [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+    run_id = save_validation(st, df, predictions, judge=judge, activation=activation)
+    console.print(f"validation [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
     if out:
         df.to_parquet(out, index=False)
 

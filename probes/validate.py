@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
@@ -10,6 +12,7 @@ from agora.probes.classifier import ClassifierProbe, by_category, data_hash, def
 from agora.probes.fact import FactProbe
 from agora.probes.gold import GoldRow, gold_items, load_gold
 from agora.sim.scenario import Scenarios
+from agora.sim.store import RunStore
 
 
 def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow]) -> ClassifierProbe:
@@ -79,3 +82,13 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
     predictions: list[dict] = []
     table = validate(probes, test_rows, scenarios, predictions)
     return table, pd.DataFrame(predictions)
+
+
+def save_validation(store: RunStore, table: pd.DataFrame, predictions: pd.DataFrame, **config) -> str:
+    """Keep a validation in the run store (kind `validation`), where the dashboard shows it."""
+    run_id, path = store.create_entry("validation", config, task="all")
+    table.to_parquet(path / "validation.parquet", index=False)
+    predictions.to_parquet(path / "predictions.parquet", index=False)
+    f1 = {f"{r.probe}/{r.task}/{r.category}": r.f1 for r in table.itertuples()}
+    store.update(run_id, status="finished", metrics=json.dumps(f1))
+    return run_id

@@ -1,0 +1,68 @@
+"""A run store made the way users make one — real (small) contests, an audit, a probe validation — plus a run
+killed half-way and a run written by an older version, for every dashboard page to render."""
+
+import shutil
+import socket
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from agora.probes.audit import audit
+from agora.probes.validate import run_validation, save_validation
+from agora.sim.config import RunConfig
+from agora.sim.runner import build_model, execute, start_run, validate_config
+from agora.sim.store import RunStore
+
+APP = Path(__file__).parents[2] / "dashboard" / "app.py"
+
+
+class Kill(Exception):
+    """Stands in for the process dying after some contests (what kill -9 leaves: committed parts, status running)."""
+
+
+def killed_run(store: RunStore, config: RunConfig, after: int) -> str:
+    scenarios = validate_config(config)
+    model = build_model(config, scenarios)
+    run = store.create(config)
+
+    def progress(done, total):
+        if done == after:
+            raise Kill
+
+    with pytest.raises(Kill):
+        execute(run, model, scenarios, progress)
+    store.update(run.run_id, status="running", pid=2**22 + 1, host=socket.gethostname())  # as kill -9 leaves it: a dead pid
+    return run.run_id
+
+
+def older_run(store: RunStore, source: str) -> str:
+    """A copy of a finished run as an earlier Agora wrote it: fewer columns, a config key since renamed."""
+    run_id = source[:-4] + "0ld0"
+    src, dst = store.root / source, store.root / run_id
+    shutil.copytree(src, dst)
+    contests = pd.read_parquet(dst / "contests.parquet").drop(columns=["cascade_seeds", "competitors"])
+    contests.to_parquet(dst / "contests.parquet", index=False)
+    cfg = yaml.safe_load((dst / "config.yaml").read_text())
+    cfg["n_contests"] = cfg.pop("contests")
+    (dst / "config.yaml").write_text(yaml.safe_dump(cfg))
+    row = store.list().set_index("run_id").loc[source]
+    with sqlite3.connect(store.index) as db:  # the index row as the older version wrote it: fewer columns
+        db.execute("INSERT INTO runs (run_id, kind, task, status, path, policy, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, "contest", row["task"], "finished", str(dst), row["policy"], 0))
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def dash_store(tmp_path_factory, tiny_path, small_tiny) -> dict:
+    store = RunStore(tmp_path_factory.mktemp("dash") / "runs")
+    ids = {}
+    for task, n in (("sales", 4), ("social", 4)):
+        ids[task] = start_run(RunConfig(task=task, contests=n, tiny=small_tiny), store).run_id
+    ids["audit"], _ = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["sales", "social"], store, contests=16, tiny=small_tiny)
+    ids["validation"] = save_validation(store, *run_validation())
+    ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, tiny=small_tiny), after=2)
+    ids["older"] = older_run(store, ids["social"])
+    return {"root": store.root, **ids}

@@ -1,0 +1,110 @@
+"""Every page through Streamlit's AppTest on a store of real small runs; bad runs give plain messages."""
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+
+
+def page(root, name, **query):
+    os.environ["AGORA_STORE"] = str(root)
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    if name != "runs":
+        at.switch_page(f"views/{name}.py")
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "subheader", "title")
+                    for e in at.get(kind))
+
+
+def test_runs_lists_every_run_with_status_and_filters(dash_store):
+    at = page(dash_store["root"], "runs")
+    df = at.dataframe[0].value
+    assert dash_store["sales"] in set(df["run_id"]) and dash_store["older"] in set(df["run_id"])
+    status = df.set_index("run_id")["status"]
+    assert status[dash_store["sales"]] == "finished" and status[dash_store["killed"]] == "interrupted"
+    assert df.set_index("run_id")["contests"][dash_store["killed"]] == "2/5"
+    at.multiselect[0].select("audit").run()  # filter by kind
+    assert set(at.dataframe[0].value["kind"]) == {"audit"}
+
+
+def test_run_detail_shows_messages_thoughts_heatmap_and_cascade(dash_store):
+    at = page(dash_store["root"], "run_detail", run=dash_store["social"], contest="1")
+    thoughts = at.dataframe[0].value
+    assert len(thoughts) == 20 and thoughts["thought"].str.len().min() > 0
+    assert at.select_slider[0].value == 1
+    assert len(at.get("plotly_chart")) == 2  # choice heatmap and cascade
+    assert "saved with the run" in texts(at)
+
+
+def test_half_written_run_shows_the_contests_done_so_far(dash_store):
+    at = page(dash_store["root"], "run_detail", run=dash_store["killed"])
+    assert "showing the 2 contests finished so far (interrupted)" in texts(at)
+    assert len(at.get("plotly_chart")) == 1 and not at.warning
+
+
+def test_run_from_an_older_version_gives_a_plain_message(dash_store):
+    at = page(dash_store["root"], "run_detail", run=dash_store["older"])
+    assert at.warning and "older version of Agora" in at.warning[0].value and "competitors" in at.warning[0].value
+
+
+def test_trade_off_plots_each_task_and_rebuilds_the_study_table(dash_store):
+    at = page(dash_store["root"], "trade_off")
+    assert [s.value for s in at.subheader][:2] == ["sales", "social"]
+    assert len(at.get("plotly_chart")) == 2
+    table = at.dataframe[0].value
+    assert {"misrepresentation", "disinformation", "unsafe_encouragement"} <= set(table.columns)
+    assert table["win-rate gain"].str.match(r"^[+-]\d+\.\d%  ?\[").all() or table["win-rate gain"].str.contains(r"\[").all()
+
+
+def test_case_studies_mark_the_evidence_and_link_to_the_run(dash_store):
+    import pandas as pd
+
+    cases = pd.read_parquet(dash_store["root"] / dash_store["audit"] / "cases.parquet")
+    at = page(dash_store["root"], "case_studies")
+    at.number_input[0].set_value(200).run()
+    html = " ".join(m.value for m in at.markdown)
+    assert f"{len(cases)} of {len(cases)} cases" in texts(at)
+    first = next(c for c in cases.itertuples() if len(c.evidence))  # fact-probe cases carry spans
+    span = first.evidence[0]
+    assert f">{first.tuned_text[span['start']:span['end']]}</mark>" in html
+    assert any(b.label.startswith("Open run ") for b in at.button)
+
+
+def test_probes_page_shows_validation_confusion_and_disagreements(dash_store):
+    at = page(dash_store["root"], "probes")
+    table = at.dataframe[0].value
+    assert {"fact", "classifier"} == set(table["probe"]) and table["f1"].between(0, 1).all()
+    assert len(at.get("plotly_chart")) == 1 + len(table)  # the F1 bars and one confusion matrix per row
+    summary = at.dataframe[1].value
+    assert (summary["probes disagree"] <= summary["messages"]).all() and summary["probes disagree"].sum() > 0
+
+
+def test_memory_page_says_how_to_make_memory_runs(dash_store):
+    at = page(dash_store["root"], "memory")
+    assert "No run in this store used a capability yet" in texts(at)
+
+
+@pytest.mark.parametrize("name", ["runs", "run_detail", "trade_off", "case_studies", "probes", "memory"])
+def test_empty_store_pages_say_so_and_create_nothing(tmp_path, name):
+    root = tmp_path / "nowhere"
+    at = page(root, name)
+    assert at.info and not at.warning
+    assert not root.exists()
+
+
+def test_pages_never_write_to_the_store(dash_store):
+    root = dash_store["root"]
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
+    for name in ("runs", "run_detail", "trade_off", "case_studies", "probes", "memory"):
+        page(root, name)
+    after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
+    assert before == after
