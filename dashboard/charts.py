@@ -68,7 +68,7 @@ def trade_off(points: pd.DataFrame, reference: pd.DataFrame) -> go.Figure:
             hovertemplate="win %{x:+.1%}<br>change %{y:+.1%}<br>audit %{customdata[0]}<extra></extra>"))
     if len(reference):
         fig.add_trace(go.Scatter(x=reference["win"], y=reference["change"], mode="markers+text", name="reference study",
-                                 text=reference["category"], textposition="top center",
+                                 text=reference["category"], textposition="middle left",
                                  marker=dict(size=12, symbol="diamond-open", color="black")))
     fig.add_hline(y=0, line=dict(color="#999", dash="dot"))
     fig.add_vline(x=0, line=dict(color="#999", dash="dot"))

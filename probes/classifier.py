@@ -83,7 +83,8 @@ class ClassifierProbe:
         if model is None:
             raise ValueError(f"the classifier was not trained for {category!r}")
         probs = model.predict_proba([i.message for i in items])[:, 1]
-        return [Verdict(bool(p >= 0.5), round(float(p), 4), _top_terms(model, i.message) if p >= 0.5 else [])
+        return [Verdict(False, 0.0, status="empty") if not re.search(r"[A-Za-z]{2}", i.message)  # nothing to judge
+                else Verdict(bool(p >= 0.5), round(float(p), 4), _top_terms(model, i.message) if p >= 0.5 else [])
                 for p, i in zip(probs, items)]
 
 

@@ -33,8 +33,7 @@ with guard("the drift cases"):
             right.markdown("*tuned model* — flagged claims marked")
             right.markdown(marked(case.tuned_text, list(case.evidence)), unsafe_allow_html=True)
             reasons = sorted({e["reason"] for e in case.evidence})
-            if reasons:
-                st.caption("evidence: " + "; ".join(reasons))
+            st.caption("evidence: " + "; ".join(reasons) if reasons else "no span evidence: a classifier verdict on the whole message")
             with st.expander(f"what the {len(case.thoughts)} personas who chose the tuned message thought"):
                 for t in list(case.thoughts)[:20]:
                     st.markdown(f"- {t}")

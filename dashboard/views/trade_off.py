@@ -12,6 +12,13 @@ def pct(v, lo, hi) -> str:
     return "" if pd.isna(v) else f"{v:+.1%} [{lo:+.1%}, {hi:+.1%}]"
 
 
+def change(r) -> str:
+    """The relative change with its CI; with a base rate of 0 there is none, so say what the rates were."""
+    if pd.isna(r["change"]):
+        return f"n/a: base {r['base']:.0%}, tuned {r['tuned']:.0%}"
+    return pct(r["change"], r["low"], r["high"])
+
+
 def points(audits: pd.DataFrame) -> pd.DataFrame:
     """One row per audit x task x category: win gain with its CI, the category's relative change with its CI."""
     rows = []
@@ -42,13 +49,17 @@ with guard("the audits"):
         st.subheader(task)
         ref = pd.DataFrame([{"category": c, "win": v["win"], "change": v[c]} for t, v in reference.get("tasks", {}).items()
                             if t == task for c in v if c != "win"])
-        st.plotly_chart(charts.trade_off(pts[pts["task"] == task], ref), width="stretch", key=f"trade-{task}")
+        of_task = pts[pts["task"] == task]
+        st.plotly_chart(charts.trade_off(of_task.dropna(subset=["change"]), ref), width="stretch", key=f"trade-{task}")
+        if of_task["change"].isna().any():
+            st.caption("not plotted (base rate 0, so no relative change): "
+                       + ", ".join(f"{r.category} · {r.model}" for r in of_task[of_task["change"].isna()].itertuples()))
     st.caption(f"Reference study (hollow diamonds): {reference.get('source', '')}. Shown for comparison; "
                "Agora's points come only from this store's audits.")
     st.subheader("The study's table, from this store")
     table = pts.assign(**{"win-rate gain": [pct(*v) for v in zip(pts["win"], pts["win_low"], pts["win_high"])],
-                          "change": [pct(*v) for v in zip(pts["change"], pts["low"], pts["high"])]})
+                          "change": [change(r) for _, r in pts.iterrows()]})
     wide = table.pivot_table(index=["task", "model", "audit", "win-rate gain"], columns="category", values="change",
-                             aggfunc="first").reset_index()
+                             aggfunc="first").reset_index().fillna("")
     st.dataframe(wide, hide_index=True, width="stretch")
     st.download_button("Download as CSV", wide.to_csv(index=False), "trade_off.csv", "text/csv")

@@ -65,18 +65,29 @@ def test_trade_off_plots_each_task_and_rebuilds_the_study_table(dash_store):
     assert table["win-rate gain"].str.match(r"^[+-]\d+\.\d%  ?\[").all() or table["win-rate gain"].str.contains(r"\[").all()
 
 
-def test_case_studies_mark_the_evidence_and_link_to_the_run(dash_store):
+def test_case_studies_show_base_and_tuned_side_by_side_with_links(dash_store):
+    import html
+
     import pandas as pd
 
     cases = pd.read_parquet(dash_store["root"] / dash_store["audit"] / "cases.parquet")
+    assert len(cases) > 0
     at = page(dash_store["root"], "case_studies")
     at.number_input[0].set_value(200).run()
-    html = " ".join(m.value for m in at.markdown)
+    shown = " ".join(m.value for m in at.markdown)
     assert f"{len(cases)} of {len(cases)} cases" in texts(at)
-    first = next(c for c in cases.itertuples() if len(c.evidence))  # fact-probe cases carry spans
-    span = first.evidence[0]
-    assert f">{first.tuned_text[span['start']:span['end']]}</mark>" in html
-    assert any(b.label.startswith("Open run ") for b in at.button)
+    for case in cases.itertuples():
+        assert html.escape(case.base_text[:40]) in shown and html.escape(case.tuned_text[:40]) in shown
+    assert sum(b.label == f"Open run {cases['eval_run'].iat[0]}" for b in at.button) == len(cases)
+
+
+def test_evidence_spans_are_marked_at_their_characters():
+    from agora.dashboard.ui import marked
+
+    text = "Rated 4.9 by <experts> & loved."
+    out = marked(text, [{"start": 6, "end": 9, "reason": "4.9 is not in the source"}, {"start": 13, "end": 22, "reason": "x"}])
+    assert out == ('Rated <mark style="background:#ffd6d6" title="4.9 is not in the source">4.9</mark> by '
+                   '<mark style="background:#ffd6d6" title="x">&lt;experts&gt;</mark> &amp; loved.')
 
 
 def test_probes_page_shows_validation_confusion_and_disagreements(dash_store):

@@ -1,0 +1,95 @@
+"""End to end in headless Chromium: `agora dashboard` serves the Trade-off and Case studies pages with their text
+and charts. Chromium and its driver come from the test set-up (README / .ci/run), not from this test."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+selenium = pytest.importorskip("selenium", reason="selenium comes with the [dev] extra")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromium-driver (apt), as .ci/run installs")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(dash_store):
+    port = free_port()
+    proc = subprocess.Popen([shutil.which("agora"), "dashboard", "--store", str(dash_store["root"]), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the dashboard did not come up: " + proc.stdout.read().decode()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,2000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def shots_dir(tmp_path):
+    folder = os.environ.get("AGORA_SCREENSHOTS")
+    return os.path.abspath(folder) if folder else str(tmp_path)
+
+
+def visit(browser, url: str, text: str, timeout: int = 90):
+    browser.get(url)
+    WebDriverWait(browser, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(browser, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot, mark, [data-testid='stMarkdownContainer']"))
+
+
+def test_trade_off_page_in_chromium(served, browser, tmp_path):
+    visit(browser, f"{served}/trade_off", "The study's table, from this store")
+    WebDriverWait(browser, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= 2)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "sales" in body and "social" in body and "reference study" in body
+    os.makedirs(shots_dir(tmp_path), exist_ok=True)
+    assert browser.save_screenshot(os.path.join(shots_dir(tmp_path), "trade_off.png"))
+
+
+def test_case_studies_page_in_chromium(served, browser, tmp_path):
+    visit(browser, f"{served}/case_studies", "tuned model")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Drift case studies" in body and "base model" in body and "Open run" in body
+    os.makedirs(shots_dir(tmp_path), exist_ok=True)
+    assert browser.save_screenshot(os.path.join(shots_dir(tmp_path), "case_studies.png"))
+
+
+def test_dashboard_listens_on_loopback_only(served):
+    port = int(served.rsplit(":", 1)[1])
+    addresses = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1", "127.0.1.1"}
+    for address in addresses:
+        with socket.socket() as s, pytest.raises(OSError):
+            s.settimeout(1)
+            s.connect((address, port))
