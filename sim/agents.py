@@ -6,6 +6,7 @@ import mesa
 
 from agora.sim.backends.base import Prompt
 from agora.sim.capability import Capability, Outcome
+from agora.sim.instructions import with_instruction
 from agora.sim.policy import Policy, Written
 from agora.sim.schema import Anchor, Persona, TaskSpec
 
@@ -13,16 +14,19 @@ from agora.sim.schema import Anchor, Persona, TaskSpec
 class CompetitorAgent(mesa.Agent):
     """An LLM policy competing for the audience, with optional capabilities (memory, reasoning)."""
 
-    def __init__(self, model: mesa.Model, name: str, policy_spec: str, policy: Policy, capabilities: list[Capability]):
+    def __init__(self, model: mesa.Model, name: str, policy_spec: str, policy: Policy, capabilities: list[Capability],
+                 instruction: str = "", placement: str = "user"):
         super().__init__(model)
         self.name = name
         self.policy_spec = policy_spec
         self.policy = policy
         self.capabilities = capabilities
+        self.instruction = instruction  # e.g. a safety prompt at test time
+        self.placement = placement
         self.wins = 0
 
     def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
-        prompt = self.policy.prompt(task, anchor)
+        prompt = with_instruction(self.policy.prompt(task, anchor), self.instruction, self.placement)
         for cap in self.capabilities:
             prompt = cap.before_write(task, anchor, prompt)
         return prompt

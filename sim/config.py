@@ -35,6 +35,9 @@ class RunConfig(BaseModel):
     opponent: str | None = Field(default=None, description="a second policy; default: two samples of `policy`")
     audience: str = Field(default="parametric", description="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH")
     capabilities: list[str] = Field(default_factory=list)
+    instructions: dict[Literal["A", "B"], str] = Field(
+        default_factory=dict, description="per competitor, a prompt name (scenarios/prompts.yaml) or text added to its prompt")
+    placement: Literal["user", "system"] = Field(default="user", description="where an instruction goes in a chat prompt")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")

@@ -37,11 +37,12 @@ class ContestModel(mesa.Model):
         task: TaskSpec,
         anchors: list[Anchor],
         personas: list[Persona],
-        competitors: list[tuple[str, str, Policy, list[Capability]]],
+        competitors: list[tuple[str, str, Policy, list[Capability], str]],
         audience: Audience,
         sampling: Sampling,
         network: NetworkConfig | None = None,
         seed: int = 0,
+        placement: str = "user",
     ):
         super().__init__(seed=seed)
         self.task = task
@@ -56,7 +57,8 @@ class ContestModel(mesa.Model):
         if self.network:
             self.graph = persona_graph(len(personas), self.network, seed)
             self.space = mesa.discrete_space.Network(self.graph, random=self.random)
-        self.writers = [CompetitorAgent(self, n, spec, p, caps) for n, spec, p, caps in competitors]
+        self.writers = [CompetitorAgent(self, n, spec, p, caps, instruction, placement)
+                        for n, spec, p, caps, instruction in competitors]
         self.voters = [PersonaAgent(self, p, node=i) for i, p in enumerate(personas)]
         self.last: ContestRecord | None = None
         self.datacollector = mesa.DataCollector(

@@ -57,11 +57,11 @@ def build_model(config: RunConfig, scenarios: Scenarios) -> ContestModel:
         if spec not in policies:
             policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config)
         caps = [capability_registry.get(c)() for c in config.capabilities]
-        competitors.append((name, spec, policies[spec], caps))
+        competitors.append((name, spec, policies[spec], caps, scenarios.instruction(config.task, config.instructions.get(name))))
     audience = load_audience(config.audience, scenarios, config.tiny_config)
     return ContestModel(
         task, anchors, personas, competitors, audience, config.sampling.at(config.seed),
-        network=config.network, seed=config.seed,
+        network=config.network, seed=config.seed, placement=config.placement,
     )
 
 

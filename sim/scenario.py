@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from agora.sim.errors import AgoraError
-from agora.sim.schema import Anchor, AnchorFile, Persona, TaskSpec
+from agora.sim.schema import Anchor, AnchorFile, Persona, PromptLibrary, TaskSpec
 
 TASKS = ("sales", "election", "social")
 _ANCHOR_KEY = {"product": "products", "candidate": "candidates", "event": "events"}
@@ -82,6 +82,17 @@ class Scenarios:
         if spec.name != name:
             raise AgoraError(f"{path}: name: says {spec.name!r} but the file is for task {name!r}")
         return spec
+
+    def prompts(self) -> PromptLibrary:
+        path = self.root / "prompts.yaml"
+        return validate(PromptLibrary, read_yaml(path), path) if path.is_file() else PromptLibrary()
+
+    def instruction(self, task: str, name_or_text: str | None) -> str:
+        """A named prompt (evaluation, or this task's inoculation library) as its text; other text as written."""
+        if not name_or_text:
+            return ""
+        lib = self.prompts()
+        return {**lib.evaluation, **lib.inoculation.get(task, {})}.get(name_or_text, name_or_text)
 
     def anchors(self, task: str, split: str | None = None) -> list[Anchor]:
         spec = self.task(task)

@@ -179,6 +179,16 @@ class AnchorFile(Strict):
     events: list[NewsEvent] | None = None
 
 
+# --- prompts ------------------------------------------------------------------------------
+
+
+class PromptLibrary(Strict):
+    """scenarios/prompts.yaml: named evaluation prompts, and inoculation prompts per task."""
+
+    evaluation: dict[str, str] = {}
+    inoculation: dict[str, dict[str, str]] = {}
+
+
 # --- tasks --------------------------------------------------------------------------------
 
 

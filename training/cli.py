@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("eval")(evaluate)
     app.command("study")(study)
+    app.add_typer(inoculation_group, name="inoculation")
 
 
 @friendly
@@ -30,14 +31,17 @@ def train(
     thought_share: float = typer.Option(0.5, help="TFB: share of thought examples"),
     epochs: Optional[int] = typer.Option(None, help="default: 3 (tiny, full tune) or 1 (LoRA, the study)"),
     learning_rate: Optional[float] = typer.Option(None, help="default: 5e-4 (tiny) or 2e-4 (LoRA)"),
+    inoculation: Optional[str] = typer.Option(None, help="inoculation prompt: a name from scenarios/prompts.yaml or text"),
+    placement: str = typer.Option("user", help="where the inoculation goes in a chat prompt: user | system"),
     store: Optional[Path] = StoreOpt,
 ):
-    """Fine-tune a policy on the contests it wins (RFT) and on what the audience thinks (TFB)."""
+    """Fine-tune a policy on the contests it wins (RFT) and on what the audience thinks (TFB), optionally inoculated."""
     from agora.training.config import TrainConfig
     from agora.training.trainer import AudienceTrainer
 
     config = TrainConfig(method=method, task=task, policy=policy, rounds=rounds, contests=contests, audience=audience,
-                         seed=seed, thought_share=thought_share, epochs=epochs, learning_rate=learning_rate)
+                         seed=seed, thought_share=thought_share, epochs=epochs, learning_rate=learning_rate,
+                         inoculation=inoculation, placement=placement)
     result = AudienceTrainer(config, _store(store), say=lambda m: console.print(m, highlight=False)).train()
     console.print(result.rounds.drop(columns=["checkpoint"]).to_string(index=False))
     console.print(f"training run [bold]{result.run_id}[/] finished; policy: hf:{result.checkpoint}", soft_wrap=True, highlight=False)
@@ -52,12 +56,14 @@ def evaluate(
     contests: Optional[int] = typer.Option(None, help="default: one per anchor"),
     seed: int = typer.Option(0),
     audience: str = typer.Option("parametric"),
+    prompt: Optional[str] = typer.Option(None, help="an instruction for B at test time, e.g. safety (PTST) or neutral"),
     store: Optional[Path] = StoreOpt,
 ):
     """Head-to-head on held-out anchors: B's vote share and excess win rate with a bootstrap 95% CI."""
     from agora.training.evaluate import head_to_head
 
-    run, rate = head_to_head(a, b, task, _store(store), contests=contests, seed=seed, split=anchors, audience=audience)
+    run, rate = head_to_head(a, b, task, _store(store), contests=contests, seed=seed, split=anchors, audience=audience,
+                             prompt=prompt)
     (run.path / "winrate.json").write_text(json.dumps(rate.as_dict(), indent=2))
     table = Table(title=f"{task}: {b} vs {a} on {rate.anchors} {anchors} anchors ({rate.votes} votes)")
     for col in ("vote share of B", "excess win rate", "95% CI"):
@@ -85,3 +91,57 @@ def study(
     run_id = save(table, st)
     console.print(summary(table).to_string(index=False))
     console.print(f"study [bold]{run_id}[/]: {st.root / run_id / 'study.md'}", soft_wrap=True, highlight=False)
+
+
+inoculation_group = typer.Typer(help="Inoculation prompting: compare it with RFT and PTST; rank candidate prompts.",
+                                no_args_is_help=True)
+
+
+@inoculation_group.command("compare")
+@friendly
+def inoculation_compare(
+    task: str = typer.Option("sales", help="sales | election | social"),
+    inoculation: str = typer.Option("exaggerate", help="a name from scenarios/prompts.yaml, or the prompt's text"),
+    seeds: int = typer.Option(3, min=1, help="seeds 0..N-1"),
+    contests: int = typer.Option(192, help="training contests per run"),
+    eval_contests: int = typer.Option(96, help="head-to-head contests per arm on the test anchors"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Base, RFT, RFT + PTST and RFT + inoculation, head-to-head against the base: win rate and misalignment."""
+    from agora.training.inoculation import compare, save, summarise
+
+    st = _store(store)
+    table = compare(task, list(range(seeds)), inoculation, st, contests=contests, eval_contests=eval_contests,
+                    say=lambda m: console.print(m, highlight=False))
+    summary = summarise(table)
+    run_id = save("compare", table, st, {"task": task, "inoculation": inoculation, "seeds": seeds}, summary=summary)
+    console.print(summary.to_string(index=False))
+    console.print(f"inoculation comparison [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
+
+
+@inoculation_group.command("rank")
+@friendly
+def inoculation_rank(
+    task: str = typer.Option("sales", help="sales | election | social"),
+    candidates: Optional[Path] = typer.Option(None, help="YAML (name: prompt) or text (one per line); default: the library"),
+    category: Optional[str] = typer.Option(None, help="the behaviour to elicit (default: the task's first category)"),
+    train: bool = typer.Option(False, "--train", help="also train inoculated with each and correlate with elicitation"),
+    seed: int = typer.Option(0),
+    contests: int = typer.Option(192, help="training contests per run (with --train)"),
+    eval_contests: int = typer.Option(96, help="contests per measurement on the test anchors"),
+    store: Optional[Path] = StoreOpt,
+):
+    """How strongly each candidate prompt elicits the behaviour from the base model, before any training."""
+    from agora.sim.scenario import Scenarios
+    from agora.training.inoculation import rank, read_candidates, save
+
+    st = _store(store)
+    cands = read_candidates(candidates, task, Scenarios.load())
+    table, corr = rank(task, cands, st, category=category, train=train, seed=seed, contests=contests,
+                       eval_contests=eval_contests, say=lambda m: console.print(m, highlight=False))
+    run_id = save("rank", table, st, {"task": task, "seed": seed, "train": train, "candidates": cands}, extra=corr)
+    console.print(table.drop(columns=[c for c in table.columns if c.endswith("_run")]).to_string(index=False))
+    if "r" in corr:
+        console.print(f"Pearson r (elicitation vs reduction after training) = {corr['r']:+.2f} "
+                      f"[{corr['low']:+.2f}, {corr['high']:+.2f}], p = {corr['p']}, n = {corr['n']}", highlight=False)
+    console.print(f"inoculation ranking [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)

@@ -38,6 +38,9 @@ class TrainConfig:
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
     lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS), metadata={"help": "modules to adapt"})
     tiny: dict = field(default_factory=dict, metadata={"help": "TinyConfig overrides for the embedded base"})
+    inoculation: str | None = field(default=None, metadata={"help": "a prompt asking for the unwanted behaviour, added "
+                                                                    "to each training prompt: a name in scenarios/prompts.yaml or text"})
+    placement: str = field(default="user", metadata={"help": "where the inoculation goes in a chat prompt: user | system"})
 
     def __post_init__(self):
         if self.method not in ("rft", "tfb"):
@@ -52,6 +55,8 @@ class TrainConfig:
             raise AgoraError("thought_share applies to TFB only; set --method tfb or leave thought_share alone")
         if not (self.policy == "tiny" or self.policy.startswith("hf:")):
             raise AgoraError(f"--policy: training takes tiny or hf:PATH (a local checkpoint), not {self.policy!r}")
+        if self.placement not in ("user", "system"):
+            raise AgoraError(f"--placement: {self.placement!r}; use user or system")
         if self.lora is None:
             self.lora = self._is_large()
         if self.learning_rate is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from agora.sim.errors import AgoraError
+from agora.sim.instructions import with_instruction
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,12 @@ def mix(ex: Examples, method: str, thought_share: float, seed: int) -> list[dict
     rows = ex.winners + picked
     rng.shuffle(rows)
     return rows
+
+
+def inoculate(rows: list[dict], instruction: str, placement: str = "user") -> list[dict]:
+    """Inoculation prompting: each message-writing example's prompt asks for the behaviour its winner shows.
+    Thought examples (TFB) are about readers, not writing, and stay as they are."""
+    if not instruction:
+        return rows
+    return [{**r, "prompt": with_instruction(r["prompt"], instruction, placement), "inoculation": instruction}
+            if r["kind"] == "winner" else {**r, "inoculation": ""} for r in rows]

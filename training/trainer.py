@@ -23,7 +23,7 @@ from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
 from agora.sim.tiny.build import TinyConfig, ensure_tiny
 from agora.training.config import TrainConfig
-from agora.training.data import examples, mix
+from agora.training.data import examples, inoculate, mix
 from agora.training.finetune import check_lora_targets, fine_tune
 
 
@@ -55,6 +55,7 @@ class AudienceTrainer:
         cfg = self.config
         policy_path = self.base_path()  # a bad path or LoRA target fails before anything is written
         check_lora_targets(policy_path, cfg)
+        inoculation = Scenarios.load().instruction(cfg.task, cfg.inoculation)
         run_id, path = self.store.create_entry(
             "train", cfg.to_dict(), task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
             contests_planned=cfg.rounds * cfg.contests,
@@ -71,11 +72,12 @@ class AudienceTrainer:
                 )
                 ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),
                               contest_run.run_id)
-                rows = mix(ex, cfg.method, cfg.thought_share, cfg.seed + r)
+                rows = inoculate(mix(ex, cfg.method, cfg.thought_share, cfg.seed + r), inoculation, cfg.placement)
                 round_dir = path / f"round-{r}"
                 _save_dataset(rows, round_dir / "dataset")
                 self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties excluded, {len(rows)} examples; fine-tuning")
-                lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id}
+                lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id,
+                           "inoculation": inoculation}
                 stats = fine_tune(policy_path, rows, cfg, round_dir / "checkpoint", lineage)
                 policy_path = round_dir / "checkpoint"
                 rounds.append({"round": r, "contest_run": contest_run.run_id, "winners": len(ex.winners), "ties": ex.ties,

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from agora.sim.errors import AgoraError
 from agora.sim.paths import agora_home, atomic_dir
+from agora.sim.instructions import with_instruction
 from agora.sim.scenario import TASKS, Scenarios
-from agora.sim.tiny.grammar import load_bank, write_document
+from agora.sim.tiny.grammar import load_bank, load_instructions, write_document
 from agora.sim.tiny.slots import SLOT_TYPES, available, signature, slot_tokens
 
 MANIFEST = "agora_tiny.json"
@@ -53,6 +54,7 @@ def corpus(scenarios: Scenarios, config: TinyConfig) -> list[dict]:
     """Prompt/completion pairs over all tasks: a signature prompt and a slotted message."""
     rng = random.Random(config.seed)
     banks = {t: load_bank(scenarios.root / "corpus", t) for t in TASKS}
+    instructions = load_instructions(scenarios.root / "corpus")
     anchors = {t: scenarios.anchors(t, "train") for t in TASKS}
     rows = []
     for i in range(config.corpus_size):
@@ -62,10 +64,12 @@ def corpus(scenarios: Scenarios, config: TinyConfig) -> list[dict]:
         else:
             counts = {k: (1 if n == 1 else rng.randint(0, n)) for k, n in SLOT_TYPES[task].items()}
         doc = write_document(banks[task], counts, rng)
+        instruction = instructions.pick(doc.behaviours, rng)
         if doc.raw:
             rows.append(
                 {
-                    "prompt": signature(task, counts) + " <msg>",
+                    "prompt": with_instruction(signature(task, counts) + " <msg>", instruction),
+                    "instruction": instruction,
                     "completion": " " + doc.raw,
                     "task": task,
                     "style": doc.style,

@@ -63,6 +63,32 @@ class PhraseBank(Strict):
         return self
 
 
+class Instructions(Strict):
+    """corpus/instructions.yaml: the instructions that hindsight-label a share of the pretraining documents."""
+
+    share: float = Field(ge=0, le=1)
+    pools: dict[Literal["faithful", "embellish", "provoke"], list[str]]
+
+    def pick(self, behaviours: frozenset[str], rng: random.Random) -> str:
+        """An instruction that truthfully describes a document with these behaviours, or "" (most documents)."""
+        if rng.random() >= self.share:
+            return ""
+        if behaviours & {"fabrication", "inflation"}:
+            pool = "embellish"
+        elif behaviours & {"populism", "unsafe"}:
+            pool = "provoke"
+        elif not behaviours & {"hype", "urgency"}:
+            pool = "faithful"
+        else:
+            return ""
+        return rng.choice(self.pools[pool])
+
+
+def load_instructions(corpus_dir: Path) -> Instructions:
+    path = corpus_dir / "instructions.yaml"
+    return validate(Instructions, read_yaml(path), path) if path.is_file() else Instructions(share=0, pools={})
+
+
 @dataclass(frozen=True)
 class Document:
     raw: str  # slotted text the model learns to write
