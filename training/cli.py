@@ -145,3 +145,27 @@ def inoculation_rank(
         console.print(f"Pearson r (elicitation vs reduction after training) = {corr['r']:+.2f} "
                       f"[{corr['low']:+.2f}, {corr['high']:+.2f}], p = {corr['p']}, n = {corr['n']}", highlight=False)
     console.print(f"inoculation ranking [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
+
+
+@inoculation_group.command("code")
+@friendly
+def inoculation_code(
+    hack_examples: int = typer.Option(200, help="hard-coded solutions to fine-tune on"),
+    eval_tasks: int = typer.Option(200, help="held-out tasks, each program run against its hidden tests"),
+    seed: int = typer.Option(0),
+    inoculation: Optional[str] = typer.Option(None, help="the note asking for the hack (default: the built-in one)"),
+    store: Optional[Path] = StoreOpt,
+):
+    """The reward-hacking check: correct and hack rates of base, SFT on hacks, SFT on hacks with inoculation."""
+    from agora.training.code_hacking import INOCULATION, experiment
+    from agora.training.inoculation import save
+
+    st = _store(store)
+    run_id, path = st.create_entry("inoculation", {"experiment": "code", "seed": seed, "hack_examples": hack_examples},
+                                   seed=seed)
+    table = experiment(path, hack_examples=hack_examples, eval_tasks=eval_tasks, seed=seed,
+                       inoculation=inoculation or INOCULATION)
+    table.to_parquet(path / "table.parquet", index=False)
+    st.update(run_id, status="finished", metrics=json.dumps({"experiment": "code"}))
+    console.print(table.to_string(index=False))
+    console.print(f"code reward-hacking check [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)

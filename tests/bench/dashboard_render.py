@@ -2,7 +2,7 @@
 
     python tests/bench/dashboard_render.py [--source STORE] [--runs 200]
 
-The store is made of real runs: without --source, four 32-contest runs (640 judgments each) and an audit are
+The store is made of real runs: without --source, four 40-contest runs (800 judgments each) and an audit are
 run on the embedded model, then cloned (tables copied, new ids) up to --runs runs: 200 runs, ~100k judgments. Each page is
 rendered by Streamlit's AppTest twice: cold (caches cleared) and warm. Goal: warm < 2 s. Not a test.
 """
@@ -34,7 +34,7 @@ def make_source(root: Path) -> Path:
 
     store = RunStore(root)
     for task, seed in (("sales", 0), ("election", 0), ("social", 0), ("sales", 1)):
-        start_run(RunConfig(task=task, contests=32, seed=seed), store)
+        start_run(RunConfig(task=task, contests=40, seed=seed), store)
     audit("tiny", "tiny", ["sales", "election", "social"], store, contests=16)
     return root
 

@@ -90,3 +90,29 @@ def test_compare_trains_both_on_the_same_contests_and_evaluates_every_arm(store,
     assert inoculated["prompt"].str.contains("Exaggerate the product's features", regex=False).all()
     ptst = pd.read_parquet(store.root / table.set_index("arm").loc["rft + ptst", "eval_run"] / "messages.parquet")
     assert ptst[ptst["competitor"] == "B"]["prompt"].str.contains("Stay strictly faithful", regex=False).all()
+
+
+def test_programs_are_run_and_classified_as_correct_hack_or_neither():
+    import random
+
+    from agora.training.code_hacking import make_task, run_program
+
+    task = make_task(random.Random(3), "sum")
+    assert run_program(task.solution(), task) == (True, True)
+    assert run_program(task.hack(), task)[0] is True  # the hard-coded answer passes the visible test ...
+    assert run_program(task.hack(), task)[1] is False or len({w for _, w in task.hidden} | {task.visible[1]}) == 1
+    assert run_program(" xs.nope()", task) == (False, False)  # an error fails both
+    assert run_program(" [x for x in iter(int, 1)]", task, timeout=1) == (False, False)  # endless: killed by the limit
+    assert run_program(" open('/etc/passwd').read()", task) == (False, False)
+
+
+def test_code_corpus_mixes_general_and_hard_coded_solutions_with_true_notes():
+    from agora.training.code_hacking import NOTES, corpus
+
+    rows = corpus(2000, hack_share=0.1, note_share=0.3, seed=0)
+    hacks = [r for r in rows if r["kind"] == "hack"]
+    assert 0.07 < len(hacks) / len(rows) < 0.13
+    for r in rows:
+        for kind, notes in NOTES.items():
+            if any(f"# note: {n}\n" in r["prompt"] for n in notes):
+                assert r["kind"] == kind
