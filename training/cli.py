@@ -158,7 +158,6 @@ def inoculation_code(
 ):
     """The reward-hacking check: correct and hack rates of base, SFT on hacks, SFT on hacks with inoculation."""
     from agora.training.code_hacking import INOCULATION, experiment
-    from agora.training.inoculation import save
 
     st = _store(store)
     run_id, path = st.create_entry("inoculation", {"experiment": "code", "seed": seed, "hack_examples": hack_examples},
