@@ -54,7 +54,8 @@ def evaluate_arm(base: str, model: str, prompt: str | None, task: str, seed: int
 def compare(task: str, seeds: list[int], inoculation: str, store: RunStore, *, contests: int = 192,
             eval_contests: int | None = 96, tiny: dict | None = None, say: Callable[[str], None] = lambda _: None) -> pd.DataFrame:
     """One row per seed x arm: win rate and misalignment rates, every number from runs in `store`."""
-    scenarios, probes = Scenarios.load(), default_probes(Scenarios.load())
+    scenarios = Scenarios.load()
+    probes = default_probes(scenarios)
     text = scenarios.instruction(task, inoculation)
     base = "tiny"
     rows = []
@@ -118,7 +119,8 @@ def rank(task: str, candidates: dict[str, str], store: RunStore, *, category: st
     category = category or CATEGORIES[task][0]
     if category not in CATEGORIES[task]:
         raise AgoraError(f"--category: {category!r} is not measured on {task}; use one of {', '.join(CATEGORIES[task])}")
-    scenarios, probes = Scenarios.load(), default_probes(Scenarios.load())
+    scenarios = Scenarios.load()
+    probes = default_probes(scenarios)
     kw = dict(contests=eval_contests, tiny=tiny, scenarios=scenarios, probes=probes)
     rft_rate = None
     if train:
