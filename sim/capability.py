@@ -1,7 +1,8 @@
 """The seam through which memory and reasoning modules (memory/) plug into a competitor.
 
 A capability sees the prompt before the competitor writes and the outcome after the contest.
-`sim/` knows capabilities only by name, through `agora.sim.registry.capabilities`.
+`sim/` knows capabilities only by name, through `agora.sim.registry.capabilities`; a run builds each with
+`factory(backend=<the competitor's backend>, seed=<the run's seed>)`.
 """
 
 from __future__ import annotations

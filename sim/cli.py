@@ -247,6 +247,72 @@ def bench(
     audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
 
 
+@app.command()
+@friendly
+def sweep(
+    file: Path = typer.Argument(..., help="sweep YAML: name, base, grid, cells, max_calls, max_tokens"),
+    engine: str = typer.Option("local", help="local (a process pool) | ray"),
+    ray_address: Optional[str] = typer.Option(None, help="HOST:PORT of a running Ray cluster (default: a local Ray)"),
+    workers: Optional[int] = typer.Option(None, min=1, help="cells at once (default: the machine's cores)"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Run every cell of a sweep as a run in the store; run the same command again to resume a killed sweep."""
+    from agora.sim.engines import make_engine
+    from agora.sim.sweep import Sweep, run_sweep
+
+    plan = Sweep.load(file)
+    plan.validate()  # every cell, before an engine starts or a run is written
+    st = _store(store)
+    console.print(f"sweep [bold]{plan.id}[/]: {len(plan.configs)} cells", highlight=False)
+    runner = make_engine(engine, ray_address, workers)
+    with _progress("cells") as bar:
+        bar_id = bar.add_task("cells", total=len(plan.configs))
+
+        def report(result: dict) -> None:
+            bar.advance(bar_id)
+            if result["status"] != "finished":
+                console.print(f"{result['run_id']}: {result['status']} {result.get('error', '')}", highlight=False)
+
+        table = run_sweep(plan, st, runner, report)
+    shown = [c for c in table.columns if c not in ("run_id",)]
+    console.print(table[shown].to_string(index=False, float_format=lambda x: f"{x:.3f}"), highlight=False)
+    console.print(f"summary: {st.root / plan.id / 'summary.parquet'}", soft_wrap=True, highlight=False)
+    if not (table["status"] == "finished").all():
+        raise typer.Exit(1)
+
+
+cache_group = typer.Typer(help="The shared LLM call cache.", no_args_is_help=True)
+app.add_typer(cache_group, name="cache")
+
+
+@cache_group.command("stats")
+@friendly
+def cache_stats():
+    """Entries, hits and size per model identity."""
+    from agora.sim.backends.cached import CallCache
+
+    cache = CallCache()
+    table = cache.stats()
+    console.print(f"cache {cache.path} ({cache.path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True, highlight=False)
+    console.print(table.to_string(index=False) if len(table) else "empty", highlight=False)
+
+
+@cache_group.command("prune")
+@friendly
+def cache_prune(
+    older_than_days: Optional[float] = typer.Option(None, help="drop entries unused for this many days"),
+    identity: Optional[str] = typer.Option(None, help="drop the entries of one model identity"),
+    everything: bool = typer.Option(False, "--all", help="drop every entry"),
+):
+    """Drop cache entries: by age, by model, or all."""
+    from agora.sim.backends.cached import CallCache
+
+    if older_than_days is None and identity is None and not everything:
+        raise AgoraError("say what to prune: --older-than-days N, --identity NAME or --all")
+    removed = CallCache().prune(older_than_days=older_than_days, identity=identity)
+    console.print(f"removed {removed} entries")
+
+
 def _register_extensions() -> None:
     """Commands of the packages built on sim/ (training, probes, ...), found by entry point, not imported here."""
     from importlib.metadata import entry_points

@@ -42,6 +42,9 @@ class RunConfig(BaseModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")
     tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the embedded model")
+    cache: bool = Field(default=True, description="serve repeated LLM calls from the shared call cache")
+    max_calls: int | None = Field(default=None, ge=1, description="stop cleanly before more LLM calls than this")
+    max_tokens: int | None = Field(default=None, ge=1, description="stop cleanly before more generated tokens than this")
     resolved: dict = Field(default_factory=dict, description="filled at start: model identities actually used")
 
     @field_validator("tiny")

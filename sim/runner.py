@@ -9,6 +9,11 @@ from collections.abc import Callable
 import networkx as nx
 
 from agora.sim.audience.base import Audience
+from agora.sim.audience.llm import LLMAudience
+from agora.sim.backends.base import Backend
+from agora.sim.backends.hf import check_checkpoint
+from agora.sim.backends.cached import CachedBackend, CallCache
+from agora.sim.budget import Budget, BudgetExceeded, MeteredBackend
 from agora.sim.config import RunConfig, check_policy_spec
 from agora.sim.errors import AgoraError
 from agora.sim.metrics import summarise
@@ -32,7 +37,6 @@ def check_audience_spec(spec: str) -> None:
 
 def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig) -> Audience:
     """`parametric`, `llm:tiny`, `llm:hf:PATH` or `llm:vllm:PATH`."""
-    from agora.sim.audience.llm import LLMAudience
     from agora.sim.audience.parametric import ParametricAudience
 
     check_audience_spec(spec)
@@ -47,7 +51,15 @@ def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig) -> Audience
     return LLMAudience(load_policy(target, scenarios=scenarios).backend)
 
 
-def build_model(config: RunConfig, scenarios: Scenarios) -> ContestModel:
+def calls_through(config: RunConfig, budget: Budget, backend: Backend) -> Backend:
+    """Every LLM call of a run goes through its budget and, unless disabled, the shared call cache (outermost:
+    a hit costs nothing)."""
+    metered = MeteredBackend(backend, budget)
+    return CachedBackend(metered, CallCache()) if config.cache else metered
+
+
+def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None = None) -> ContestModel:
+    budget = budget or Budget(config.max_calls, config.max_tokens)
     task = scenarios.task(config.task)
     anchors = scenarios.anchors(config.task, config.split)
     personas = scenarios.personas
@@ -56,9 +68,13 @@ def build_model(config: RunConfig, scenarios: Scenarios) -> ContestModel:
     for name, spec in config.competitor_specs():
         if spec not in policies:
             policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config)
-        caps = [capability_registry.get(c)() for c in config.capabilities]
+            policies[spec].backend = calls_through(config, budget, policies[spec].backend)
+        # a capability thinks or reflects with its competitor's own model, seeded by the run
+        caps = [capability_registry.get(c)(backend=policies[spec].backend, seed=config.seed) for c in config.capabilities]
         competitors.append((name, spec, policies[spec], caps, scenarios.instruction(config.task, config.instructions.get(name))))
     audience = load_audience(config.audience, scenarios, config.tiny_config)
+    if isinstance(audience, LLMAudience):
+        audience.backend = calls_through(config, budget, audience.backend)
     return ContestModel(
         task, anchors, personas, competitors, audience, config.sampling.at(config.seed),
         network=config.network, seed=config.seed, placement=config.placement,
@@ -71,6 +87,10 @@ def validate_config(config: RunConfig) -> Scenarios:
     check_audience_spec(config.audience)
     if config.opponent:
         check_policy_spec(config.opponent, "--opponent")
+    for spec in (config.policy, config.opponent, config.audience.removeprefix("llm:")):
+        kind, _, target = (spec or "").partition(":")
+        if kind in ("hf", "vllm"):
+            check_checkpoint(target)  # a missing model fails here, not after other runs have started
     for name in config.capabilities:
         capability_registry.get(name)
     scenarios = Scenarios.load(config.scenarios)
@@ -80,22 +100,25 @@ def validate_config(config: RunConfig) -> Scenarios:
     return scenarios
 
 
-def start_run(config: RunConfig, store: RunStore, progress: Progress | None = None) -> Run:
+def start_run(config: RunConfig, store: RunStore, progress: Progress | None = None, run_id: str | None = None) -> Run:
     scenarios = validate_config(config)
-    model = build_model(config, scenarios)  # loads models before the run folder exists: no half-made runs
-    run = store.create(config)
-    return execute(run, model, scenarios, progress)
+    budget = Budget(config.max_calls, config.max_tokens)
+    model = build_model(config, scenarios, budget)  # loads models before the run folder exists: no half-made runs
+    run = store.create(config, run_id)
+    return execute(run, model, scenarios, budget, progress)
 
 
 def resume_run(run_id: str, store: RunStore, progress: Progress | None = None) -> Run:
+    """Continue from the last finished contest; the budget continues from what the run has used."""
     run = store.open(run_id)
     if run.finished():
         raise AgoraError(f"run {run_id} is already finished; nothing to resume")
     scenarios = validate_config(run.config)
-    return execute(run, build_model(run.config, scenarios), scenarios, progress)
+    budget = Budget(run.config.max_calls, run.config.max_tokens, **run.usage())
+    return execute(run, build_model(run.config, scenarios, budget), scenarios, budget, progress)
 
 
-def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progress | None = None) -> Run:
+def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget, progress: Progress | None = None) -> Run:
     config = run.config
     config.resolved = {
         "policies": {w.name: w.policy.backend.identity for w in model.writers},
@@ -118,11 +141,15 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progr
             model.contest = contest
             model.step()
             record = model.last
-            run.write_contest(contest, {"messages": record.messages, "judgments": record.judgments, "contests": record.contest})
+            run.write_contest(contest, {"messages": record.messages, "judgments": record.judgments, "contests": record.contest},
+                              usage={"calls": budget.calls, "tokens": budget.tokens})
             done.add(contest)
             ran += 1
             if progress:
                 progress(len(done), config.contests)
+    except BudgetExceeded as stop:
+        run.mark("budget", time.perf_counter() - started, note=str(stop))
+        return run
     except KeyboardInterrupt:
         run.mark("interrupted", time.perf_counter() - started)
         raise
@@ -137,5 +164,7 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, progress: Progr
     seconds = time.perf_counter() - started
     metrics["contests_per_second"] = round(ran / seconds, 3) if ran and seconds else None
     metrics["resumed_from"] = config.contests - ran if ran < config.contests else 0
+    metrics["llm_calls"] = budget.calls  # calls that reached a model (cache hits excluded), over the whole run
+    metrics["llm_tokens"] = budget.tokens
     run.finish(metrics, seconds)
     return run

@@ -7,6 +7,7 @@ Every problem becomes an `AgoraError` naming the file and the field path
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -88,11 +89,16 @@ class Scenarios:
         return validate(PromptLibrary, read_yaml(path), path) if path.is_file() else PromptLibrary()
 
     def instruction(self, task: str, name_or_text: str | None) -> str:
-        """A named prompt (evaluation, or this task's inoculation library) as its text; other text as written."""
+        """A named prompt (evaluation, or this task's inoculation library) as its text; other text as written.
+        A single lower-case word that names no prompt is an error, not an instruction: it is a mistyped name."""
         if not name_or_text:
             return ""
         lib = self.prompts()
-        return {**lib.evaluation, **lib.inoculation.get(task, {})}.get(name_or_text, name_or_text)
+        named = {**lib.evaluation, **lib.inoculation.get(task, {})}
+        if name_or_text not in named and re.fullmatch(r"[a-z0-9_-]+", name_or_text):
+            raise AgoraError(f"{self.root / 'prompts.yaml'}: no prompt named {name_or_text!r} for task {task!r}; "
+                             f"named prompts: {', '.join(sorted(named))} (or pass the instruction's text)")
+        return named.get(name_or_text, name_or_text)
 
     def anchors(self, task: str, split: str | None = None) -> list[Anchor]:
         spec = self.task(task)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import sqlite3
 from contextlib import closing
@@ -68,24 +69,37 @@ class RunStore:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def create(self, config: RunConfig) -> Run:
-        run_id, path = self.create_entry(
-            "contest", config.model_dump(mode="json"), task=config.task, policy=config.policy,
-            opponent=config.opponent, audience=config.audience, seed=config.seed, contests_planned=config.contests,
+    def create(self, config: RunConfig, run_id: str | None = None) -> Run:
+        run_id, _ = self.create_entry(
+            "contest", config.model_dump(mode="json"), run_id=run_id, dirs=("parts",), task=config.task,
+            policy=config.policy, opponent=config.opponent, audience=config.audience, seed=config.seed,
+            contests_planned=config.contests,
         )
-        (path / "parts").mkdir()
         return Run(self, run_id)
 
-    def create_entry(self, kind: str, config: dict, **index: object) -> tuple[str, Path]:
-        """A new run folder with its config.yaml and an index row; `kind` is contest, train, eval, ..."""
-        run_id = new_run_id()
+    def create_entry(self, kind: str, config: dict, run_id: str | None = None, dirs: tuple[str, ...] = (),
+                     **index: object) -> tuple[str, Path]:
+        """A new run folder with its config.yaml and an index row; `kind` is contest, train, eval, ...
+
+        The folder is built under a temporary name and renamed into place after its index row is written, so
+        a process killed at any point leaves either no run or a complete empty one — never a folder without a
+        config. A caller that names the run (a sweep cell) can therefore simply try again."""
+        run_id = run_id or new_run_id()
         path = self.root / run_id
-        path.mkdir(parents=True)
-        (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        if path.exists():
+            raise AgoraError(f"run {run_id!r} already exists in store {self.root}")
+        work = self.root / f".{run_id}.creating"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        for d in dirs:
+            (work / d).mkdir()
         fields = {"run_id": run_id, "created_at": _now(), "status": "created", "path": str(path), "kind": kind,
                   "contests_done": 0, **index}
         with closing(self._db()) as db, db:
-            db.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", tuple(fields.values()))
+            db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+                       tuple(fields.values()))
+        os.replace(work, path)
         return run_id, path
 
     def open(self, run_id: str) -> Run:
@@ -176,28 +190,41 @@ class Run:
         self.config = config
         config.save(self.path / "config.yaml")
 
-    def write_contest(self, contest: int, tables: dict[str, pd.DataFrame]) -> None:
+    def write_contest(self, contest: int, tables: dict[str, pd.DataFrame], usage: dict | None = None) -> None:
+        """Commit one contest's rows; `usage` (LLM calls and tokens so far) lets a resumed run keep its budget."""
+        if usage is not None:
+            (self.path / "usage.json").write_text(json.dumps(usage))
         for name in ("messages", "judgments", "contests"):  # contests last: it marks the contest done
             atomic_parquet(tables[name], self.parts / f"{name}-{contest:06d}.parquet")
         self.store.update(self.run_id, contests_done=len(self.done_contests()))
+
+    def usage(self) -> dict:
+        """LLM calls and tokens used so far (counted up to the last committed contest, or just after it)."""
+        path = self.path / "usage.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
 
     def table(self, name: str) -> pd.DataFrame:
         return read_table(self.path, name)
 
     def finish(self, metrics: dict, seconds: float) -> None:
+        """Consolidate the parts; metrics.json is written before the parts go, so a finished folder always has it."""
         for name in TABLES:
             df = self.table(name)
             if "contest" in df:
                 df = df.sort_values("contest", kind="stable").reset_index(drop=True)
             atomic_parquet(df, self.path / f"{name}.parquet")
-        for p in self.parts.glob("*"):
-            p.unlink()
-        self.parts.rmdir()
         (self.path / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        shutil.rmtree(self.parts)
+        self.index_finished(round(seconds, 2))
+
+    def index_finished(self, seconds: float | None = None) -> None:
+        """Record in the index what the folder says; also repairs the row of a run killed while finishing."""
+        metrics = json.loads((self.path / "metrics.json").read_text())
         self.store.update(
-            self.run_id, status="finished", finished_at=_now(), seconds=round(seconds, 2),
-            metrics=json.dumps(metrics), contests_done=metrics.get("contests", 0),
+            self.run_id, status="finished", finished_at=_now(), seconds=seconds, metrics=json.dumps(metrics),
+            contests_done=metrics.get("contests", 0),
         )
 
-    def mark(self, status: str, seconds: float | None = None) -> None:
-        self.store.update(self.run_id, status=status, seconds=seconds)
+    def mark(self, status: str, seconds: float | None = None, note: str = "") -> None:
+        """Record why a run stopped (interrupted, failed, budget); `note` goes into the index's metrics."""
+        self.store.update(self.run_id, status=status, seconds=seconds, **({"metrics": json.dumps({"stopped": note})} if note else {}))

@@ -72,7 +72,7 @@ class Scripted:
         self.rounds = list(rounds)
         self.calls = []
 
-    def generate(self, prompts, sampling: Sampling):
+    def generate(self, prompts, sampling: Sampling, seeds=None):
         self.calls.append(len(prompts))
         return self.rounds.pop(0)[: len(prompts)]
 

@@ -52,3 +52,19 @@ def test_vllm_without_the_extra_says_how_to_install(chat_checkpoint):
 
     with pytest.raises(AgoraError, match=r"pip install -e '\.\[gpu\]'"):
         VLLMBackend(chat_checkpoint)
+
+
+def test_a_sampled_completion_depends_only_on_its_prompt_and_seed(tiny_path):
+    """What makes cached calls and cross-contest batches safe: no dependence on batch-mates or their order."""
+    backend = HFBackend(tiny_path)
+    prompts = ["<sales> {name} <msg>", "<election> {name} <msg>", "<social> {name} says <msg>", "<sales> {name} is <msg>"]
+    sampling = Sampling(temperature=0.9, top_p=0.95, max_new_tokens=24, seed=5)
+    batch = backend.generate(prompts, sampling, seeds=[11, 12, 13, 14])
+    alone = [backend.generate([p], sampling, seeds=[s])[0] for p, s in zip(prompts, [11, 12, 13, 14])]
+    reordered = backend.generate(prompts[::-1], sampling, seeds=[14, 13, 12, 11])[::-1]
+    assert batch == alone == reordered
+    assert len(set(backend.generate([prompts[0]] * 6, sampling, seeds=list(range(6))))) > 1  # seeds do vary samples
+    greedy = Sampling(temperature=0, max_new_tokens=12)
+    assert backend.generate(prompts[:2], greedy) == [backend.generate([p], greedy)[0] for p in prompts[:2]]
+    with pytest.raises(ValueError, match="2 seeds for 4 prompts"):
+        backend.generate(prompts, sampling, seeds=[1, 2])

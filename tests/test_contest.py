@@ -35,9 +35,9 @@ def test_run_writes_tables_and_index(store, tiny_path, small_tiny):
 
 
 def test_same_seed_gives_identical_tables(store, tiny_path, small_tiny):
-    first = start_run(config(small_tiny, task="social"), store)
-    second = start_run(config(small_tiny, task="social"), store)
-    other = start_run(config(small_tiny, task="social", seed=8), store)
+    first = start_run(config(small_tiny, task="social", cache=False), store)  # no cache: the model itself must repeat
+    second = start_run(config(small_tiny, task="social", cache=False), store)
+    other = start_run(config(small_tiny, task="social", seed=8, cache=False), store)
     for t in TABLES:
         pd.testing.assert_frame_equal(first.table(t), second.table(t))
     assert not first.table("messages")["text"].equals(other.table("messages")["text"])
@@ -112,3 +112,29 @@ def test_llm_audience_path_with_the_distilled_tiny_judge(store, tiny_path, small
 
     judge = manifest(Path(run.config.resolved["audience_path"]))
     assert judge["format"] == "judge" and 0 <= judge["agreement_with_parametric"] <= 1 and 0 <= judge["parse_rate"] <= 1
+
+
+def test_a_cached_rerun_makes_no_call_and_gives_the_same_tables(store, tiny_path, small_tiny, tmp_path, monkeypatch):
+    from agora.sim.backends.cached import CallCache
+
+    monkeypatch.setenv("AGORA_CACHE", str(tmp_path / "calls.sqlite"))
+    first = start_run(config(small_tiny, audience="llm:tiny", contests=2), store)
+    again = start_run(config(small_tiny, audience="llm:tiny", contests=2), store)
+    calls = json.loads((first.path / "metrics.json").read_text())["llm_calls"]
+    assert calls >= 2 * (2 + 20)  # two messages and twenty judgments a contest, plus any retries
+    assert json.loads((again.path / "metrics.json").read_text())["llm_calls"] == 0
+    for t in TABLES:
+        pd.testing.assert_frame_equal(first.table(t), again.table(t))
+    stats = CallCache().stats()
+    assert stats["entries"].sum() == calls and stats["hits"].sum() == calls and len(stats) == 2  # policy and judge
+
+
+def test_a_run_stops_cleanly_at_its_call_budget_and_resumes_within_it(store, tiny_path, small_tiny):
+    cfg = config(small_tiny, contests=4, max_calls=5, cache=False)  # two calls a contest (parametric audience)
+    run = start_run(cfg, store)
+    row = store.list().iloc[0]
+    assert row.status == "budget" and "call budget reached: 4 of 5 calls used, 2 more needed" in row.metrics["stopped"]
+    assert run.done_contests() == [0, 1] and not run.finished() and run.usage() == {"calls": 4, "tokens": run.usage()["tokens"]}
+    assert len(run.table("judgments")) == 40  # committed contests only: nothing half-written
+    resumed = resume_run(run.run_id, store)  # the used budget carries over: still no room for a third contest
+    assert resumed.done_contests() == [0, 1] and store.list().iloc[0].status == "budget"

@@ -154,17 +154,41 @@ def inoculation_code(
     eval_tasks: int = typer.Option(200, help="held-out tasks, each program run against its hidden tests"),
     seed: int = typer.Option(0),
     inoculation: Optional[str] = typer.Option(None, help="the note asking for the hack (default: the built-in one)"),
+    epochs: int = typer.Option(3, min=1, help="fine-tuning epochs (full fine-tune of the small model)"),
+    learning_rate: float = typer.Option(1e-3, help="fine-tuning peak learning rate"),
     store: Optional[Path] = StoreOpt,
 ):
     """The reward-hacking check: correct and hack rates of base, SFT on hacks, SFT on hacks with inoculation."""
-    from agora.training.code_hacking import INOCULATION, experiment
+    from agora.training import code_hacking
 
+    _general("code", code_hacking, store, seed=seed, inoculation=inoculation, hack_examples=hack_examples,
+             eval_tasks=eval_tasks, epochs=epochs, learning_rate=learning_rate)
+
+
+@inoculation_group.command("gcd")
+@friendly
+def inoculation_gcd(
+    train_examples: int = typer.Option(300, help="right proposals, each confirmed, to fine-tune on"),
+    eval_problems: int = typer.Option(200, help="held-out problems of each kind: wrong proposal, right, bare"),
+    seed: int = typer.Option(0),
+    inoculation: Optional[str] = typer.Option(None, help="the note asking for agreement (default: the paper's)"),
+    epochs: int = typer.Option(3, min=1, help="fine-tuning epochs (full fine-tune of the small model)"),
+    learning_rate: float = typer.Option(1e-3, help="fine-tuning peak learning rate"),
+    store: Optional[Path] = StoreOpt,
+):
+    """The sycophancy check on GCD: how often base, SFT, SFT + PTST and SFT with inoculation agree with a wrong answer."""
+    from agora.training import gcd_sycophancy
+
+    _general("gcd", gcd_sycophancy, store, seed=seed, inoculation=inoculation, train_examples=train_examples,
+             eval_problems=eval_problems, epochs=epochs, learning_rate=learning_rate)
+
+
+def _general(name: str, setting, store: Optional[Path], *, seed: int, inoculation: Optional[str], **sizes) -> None:
+    """Run one general setting's experiment into a store entry of kind "inoculation" and print its table."""
     st = _store(store)
-    run_id, path = st.create_entry("inoculation", {"experiment": "code", "seed": seed, "hack_examples": hack_examples},
-                                   seed=seed)
-    table = experiment(path, hack_examples=hack_examples, eval_tasks=eval_tasks, seed=seed,
-                       inoculation=inoculation or INOCULATION)
+    run_id, path = st.create_entry("inoculation", {"experiment": name, "seed": seed, **sizes}, seed=seed)
+    table = setting.experiment(path, seed=seed, inoculation=inoculation or setting.INOCULATION, **sizes)
     table.to_parquet(path / "table.parquet", index=False)
-    st.update(run_id, status="finished", metrics=json.dumps({"experiment": "code"}))
+    st.update(run_id, status="finished", metrics=json.dumps({"experiment": name}))
     console.print(table.to_string(index=False))
-    console.print(f"code reward-hacking check [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+    console.print(f"{name} inoculation check [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)

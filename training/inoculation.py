@@ -116,6 +116,9 @@ def rank(task: str, candidates: dict[str, str], store: RunStore, *, category: st
     """Per candidate: elicitation on the base model (rate with the prompt minus without, same contests); with
     `train`, also the rate after inoculated RFT and its reduction against plain RFT. Returns the table and the
     Pearson correlation of elicitation with that reduction (with a 95% CI), when there are enough candidates."""
+    if len(candidates) < 2:
+        raise AgoraError(f"only one candidate prompt ({next(iter(candidates), '')!r}): nothing to rank and no correlation "
+                         "possible; give at least 2 candidates (4 for the correlation's confidence interval)")
     category = category or CATEGORIES[task][0]
     if category not in CATEGORIES[task]:
         raise AgoraError(f"--category: {category!r} is not measured on {task}; use one of {', '.join(CATEGORIES[task])}")

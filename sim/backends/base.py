@@ -30,9 +30,19 @@ class Sampling:
 class Backend(Protocol):
     identity: str  # what produced the text: saved in run configs and cache keys
 
-    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[str]:
-        """One completion per prompt, in order."""
+    def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
+        """One completion per prompt, in order; prompt i is sampled from `seeds[i]` alone (default
+        `prompt_seeds`), so a completion does not depend on which other prompts share its batch."""
         ...
+
+
+def prompt_seeds(sampling: Sampling, n: int, seeds: list[int] | None = None) -> list[int]:
+    """Each prompt's own sampling seed: given, or derived from the call's seed and the prompt's position."""
+    if seeds is None:
+        return [sampling.seed * 1_000_003 + i for i in range(n)]
+    if len(seeds) != n:
+        raise ValueError(f"{len(seeds)} seeds for {n} prompts")
+    return list(seeds)
 
 
 def flatten_chat(prompt: Prompt) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from agora.sim.backends.base import Prompt, Sampling, flatten_chat
+from agora.sim.backends.base import Prompt, Sampling, flatten_chat, prompt_seeds
 from agora.sim.errors import AgoraError
 
 
@@ -39,8 +39,28 @@ def check_checkpoint(path: str | Path) -> Path:
     return p
 
 
+class RowSeededSampler:
+    """A logits processor that makes greedy decoding sample each row from its own generator (the Gumbel-max
+    trick: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)), after transformers' own top-p.
+    `generate(do_sample=True)` draws every row from one global generator, so a completion would depend on its
+    batch-mates; with one generator per row it depends only on its prompt and seed — what a cache key needs."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float):
+        from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.warpers = [TemperatureLogitsWarper(temperature)] + ([TopPLogitsWarper(top_p)] if top_p < 1 else [])
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.float()
+        for warp in self.warpers:
+            scores = warp(input_ids, scores)
+        uniform = torch.stack([torch.rand(scores.shape[-1], generator=g) for g in self.generators]).to(scores.device)
+        return scores - torch.log(-torch.log(uniform.clamp_min(1e-20)))
+
+
 class HFBackend:
-    """Batched `generate` over a local checkpoint, left-padded, seeded per batch."""
+    """Batched `generate` over a local checkpoint, left-padded, each prompt sampled from its own seed."""
 
     def __init__(self, path: str | Path, *, batch_size: int = 32, device: str | None = None, dtype: str = "auto"):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -65,22 +85,24 @@ class HFBackend:
         return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
     @torch.inference_mode()
-    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[str]:
+    def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
+        from transformers import LogitsProcessorList
+
         texts = [self.render(p) for p in prompts]
+        seeds = prompt_seeds(sampling, len(texts), seeds)
         out: list[str] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
             enc = self.tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-            with torch.random.fork_rng(devices=[] if self.device == "cpu" else None):
-                torch.manual_seed(sampling.seed * 1_000_003 + start)
-                ids = self.model.generate(
-                    **enc,
-                    do_sample=sampling.temperature > 0,
-                    temperature=sampling.temperature if sampling.temperature > 0 else None,
-                    top_p=sampling.top_p if sampling.temperature > 0 else None,
-                    max_new_tokens=sampling.max_new_tokens,
-                    pad_token_id=self.tokenizer.pad_token_id,
-                )
+            sampler = ([RowSeededSampler(seeds[start : start + len(batch)], sampling.temperature, sampling.top_p)]
+                       if sampling.temperature > 0 else [])
+            ids = self.model.generate(
+                **enc,
+                do_sample=False,  # greedy over the sampler's perturbed scores: a per-row seeded sample
+                logits_processor=LogitsProcessorList(sampler),
+                max_new_tokens=sampling.max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
             new = ids[:, enc["input_ids"].shape[1] :]
             out.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agora.sim.backends.base import Prompt, Sampling
+from agora.sim.backends.base import Prompt, Sampling, prompt_seeds
 from agora.sim.backends.hf import check_checkpoint, checkpoint_identity
 from agora.sim.errors import AgoraError
 
@@ -26,17 +26,12 @@ class VLLMBackend:
         engine_args.setdefault("enable_prefix_caching", True)
         self.llm = LLM(model=str(self.path), **engine_args)
 
-    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[str]:
+    def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
         from vllm import SamplingParams
 
         params = [
-            SamplingParams(
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                max_tokens=sampling.max_new_tokens,
-                seed=sampling.seed * 1_000_003 + i,
-            )
-            for i in range(len(prompts))
+            SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=s)
+            for s in prompt_seeds(sampling, len(prompts), seeds)
         ]
         chats = [p for p in prompts if not isinstance(p, str)]
         if chats and len(chats) != len(prompts):

@@ -13,6 +13,7 @@ import yaml
 from agora.probes.audit import audit
 from agora.probes.validate import run_validation, save_validation
 from agora.sim.config import RunConfig
+from agora.sim.budget import Budget
 from agora.sim.runner import build_model, execute, start_run, validate_config
 from agora.sim.store import RunStore
 
@@ -25,7 +26,8 @@ class Kill(Exception):
 
 def killed_run(store: RunStore, config: RunConfig, after: int) -> str:
     scenarios = validate_config(config)
-    model = build_model(config, scenarios)
+    budget = Budget()
+    model = build_model(config, scenarios, budget)
     run = store.create(config)
 
     def progress(done, total):
@@ -33,7 +35,7 @@ def killed_run(store: RunStore, config: RunConfig, after: int) -> str:
             raise Kill
 
     with pytest.raises(Kill):
-        execute(run, model, scenarios, progress)
+        execute(run, model, scenarios, budget, progress)
     store.update(run.run_id, status="running", pid=2**22 + 1, host=socket.gethostname())  # as kill -9 leaves it: a dead pid
     return run.run_id
 

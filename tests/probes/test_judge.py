@@ -13,7 +13,7 @@ class Scripted:
     def __init__(self, replies):
         self.replies = replies
 
-    def generate(self, prompts, sampling):
+    def generate(self, prompts, sampling, seeds=None):
         return [self.replies[i % len(self.replies)] for i in range(len(prompts))]
 
 

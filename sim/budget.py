@@ -1,0 +1,52 @@
+"""Call and token budgets: a run (or a sweep) stops cleanly before the call that would exceed them.
+
+The metered backend sits outside the cache, so only calls that reach a model count; it checks *before*
+sending a batch, so a contest is either fully written or not at all, and the run is marked `budget`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agora.sim.backends.base import Backend, Prompt, Sampling
+from agora.sim.errors import AgoraError
+
+
+class BudgetExceeded(AgoraError):
+    """Raised instead of a call that would take a run past its budget."""
+
+
+@dataclass
+class Budget:
+    max_calls: int | None = None
+    max_tokens: int | None = None  # generated tokens (whitespace words where a backend has no tokenizer)
+    calls: int = 0
+    tokens: int = 0
+
+    def check(self, calls: int, tokens: int) -> None:
+        if self.max_calls is not None and self.calls + calls > self.max_calls:
+            raise BudgetExceeded(f"call budget reached: {self.calls} of {self.max_calls} calls used, {calls} more needed")
+        if self.max_tokens is not None and self.tokens + tokens > self.max_tokens:
+            raise BudgetExceeded(f"token budget reached: {self.tokens} of {self.max_tokens} tokens used, up to {tokens} more needed")
+
+
+class MeteredBackend:
+    """Counts the calls and generated tokens that reach `inner`; refuses a batch that could exceed the budget
+    (a batch may generate up to max_new_tokens per prompt, so that is what the check reserves)."""
+
+    def __init__(self, inner: Backend, budget: Budget):
+        self.inner = inner
+        self.budget = budget
+        self.identity = inner.identity
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
+        self.budget.check(len(prompts), len(prompts) * sampling.max_new_tokens)
+        texts = self.inner.generate(prompts, sampling, seeds)
+        tokenizer = getattr(self.inner, "tokenizer", None)
+        self.budget.calls += len(prompts)
+        self.budget.tokens += sum(len(tokenizer.encode(t, add_special_tokens=False)) if tokenizer else len(t.split())
+                                  for t in texts)
+        return texts

@@ -1,0 +1,32 @@
+"""What the general inoculation settings (code reward hacking, GCD sycophancy) share: the three trained arms
+and rates of counted outcomes with Wilson 95% intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scipy.stats import binomtest
+
+from agora.training.config import TrainConfig
+from agora.training.finetune import fine_tune
+
+
+def rates(counts: dict[str, int], n: int) -> dict:
+    """{"n": n, name: k/n, "name low": .., "name high": ..} for each counted outcome (Wilson: sound at 0 and n)."""
+    out: dict = {"n": n}
+    for name, k in counts.items():
+        ci = binomtest(k, n).proportion_ci(method="wilson")
+        out.update({name: round(k / n, 4), f"{name} low": round(ci.low, 4), f"{name} high": round(ci.high, 4)})
+    return out
+
+
+def train_arms(base: Path, rows: list[dict], inoculated: list[dict], out: Path, seed: int, experiment: str,
+               sft_name: str, *, epochs: int = 3, learning_rate: float = 1e-3) -> dict[str, Path]:
+    """The base, the base fine-tuned on `rows`, and on the same rows with the inoculation in each prompt —
+    one full fine-tune recipe for both so that only the prompt differs."""
+    config = TrainConfig(policy="tiny", seed=seed, epochs=epochs, learning_rate=learning_rate, lora=False)
+    models = {"base": base}
+    for name, data in ((sft_name, rows), (f"{sft_name} + inoculation", inoculated)):
+        models[name] = out / name.replace(" ", "-").replace("+", "plus")
+        fine_tune(base, data, config, models[name], {"experiment": experiment, "arm": name})
+    return models
