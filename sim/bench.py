@@ -1,7 +1,9 @@
-"""`agora bench`: audience throughput measured side by side in one run, printed as ratios.
+"""`agora bench`: costs measured side by side in one run, printed as ratios, with the machine they ran on.
 
-Parametric judgments/s, and LLM-audience judgments/s with all 20 ballots of a contest in one
-batch versus one backend call per persona — the batching that the LLM path depends on.
+- audience: parametric judgments/s, and LLM-audience judgments/s with all 20 ballots of a contest in one
+  batch versus one backend call per persona — the batching that the LLM path depends on;
+- cache: a contest run with the LLM audience, then the same run again served from the call cache;
+- engines: the same small sweep on the local process pool and on a local Ray, per-cell cost.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,8 +48,6 @@ def audience_bench(console: Console, scenarios_dir: Path | None, contests: int, 
     from agora.sim.backends.hf import HFBackend
     from agora.sim.tiny.judge import ensure_judge
 
-    import torch
-
     scenarios = Scenarios.load(scenarios_dir)
     spec = scenarios.task(task)
     work = contest_ballots(scenarios, task, contests)
@@ -69,9 +70,60 @@ def audience_bench(console: Console, scenarios_dir: Path | None, contests: int, 
         table.add_row(name, f"{rate:,.1f}")
     console.print(table)
     ratio = results["llm_batched"] / results["llm_per_persona"]
-    console.print(f"LLM audience, batched vs one call per persona: [bold]{ratio:.1f}×[/]")
-    console.print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, {'cuda' if torch.cuda.is_available() else 'cpu'}"
-    )
+    console.print(f"LLM audience, batched vs one call per persona: [bold]{ratio:.1f}×[/] (goal ≥ 10×)")
     return {**results, "batched_over_per_persona": ratio}
+
+
+def machine() -> str:
+    import torch
+
+    return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, {'cuda' if torch.cuda.is_available() else 'cpu'}")
+
+
+def cache_bench(console: Console, contests: int, task: str = "sales") -> dict:
+    """First run (every call made) vs the identical run again (every call a cache hit), in a fresh cache."""
+    from agora.sim.config import RunConfig
+    from agora.sim.runner import start_run
+    from agora.sim.store import RunStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["AGORA_CACHE"] = str(Path(tmp) / "calls.sqlite")
+        try:
+            store = RunStore(Path(tmp) / "runs")
+            config = RunConfig(task=task, contests=contests, audience="llm:tiny")
+            times = []
+            for _ in range(2):
+                started = time.perf_counter()
+                start_run(config, store)
+                times.append(time.perf_counter() - started)
+            calls = [m["llm_calls"] for m in store.list()["metrics"]]
+        finally:
+            del os.environ["AGORA_CACHE"]
+    ratio = times[1] / times[0]
+    console.print(f"cache — {task}, {contests} contests, LLM audience: first run {times[0]:.1f} s ({calls[0]} calls), "
+                  f"cached re-run {times[1]:.2f} s ({calls[1]} calls): [bold]{ratio:.1%}[/] of the first (goal ≤ 5%)",
+                  highlight=False)
+    return {"first_s": times[0], "cached_s": times[1], "cached_over_first": ratio}
+
+
+def engines_bench(console: Console, cells: int, contests: int) -> dict:
+    """The same sweep on the local pool and on Ray (started beforehand: its start-up is not per-cell cost)."""
+    from agora.sim.engines import LocalEngine, RayEngine
+    from agora.sim.store import RunStore
+    from agora.sim.sweep import Sweep, SweepSpec
+
+    plan = Sweep(SweepSpec(name="bench", base={"task": "sales", "contests": contests, "cache": False},
+                           grid={"seed": list(range(cells))}))
+    per_cell = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make in (("local pool", LocalEngine), ("ray", RayEngine)):
+            engine = make(workers=min(cells, os.cpu_count() or 1))
+            jobs = [(i, plan.run_id(i), c.model_dump(mode="json")) for i, c in enumerate(plan.configs)]
+            started = time.perf_counter()
+            engine.run(jobs, RunStore(Path(tmp) / name.replace(" ", "-")).root, None, None, lambda _: None)
+            per_cell[name] = (time.perf_counter() - started) / cells
+    ratio = per_cell["ray"] / per_cell["local pool"]
+    console.print(f"engines — {cells} cells × {contests} contests: local pool {per_cell['local pool']:.2f} s/cell, "
+                  f"ray {per_cell['ray']:.2f} s/cell: ray/local [bold]{ratio:.2f}×[/] (goal ≤ 1.3×)", highlight=False)
+    return {**{f"{k} s/cell": v for k, v in per_cell.items()}, "ray_over_local": ratio}

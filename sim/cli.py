@@ -105,6 +105,9 @@ def run(
     audience: str = typer.Option("parametric", help="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH"),
     split: str = typer.Option("train", help="anchors: train | test | all"),
     capability: list[str] = typer.Option([], "--capability", help="capabilities to give both competitors"),
+    max_calls: Optional[int] = typer.Option(None, min=1, help="stop cleanly before more LLM calls than this"),
+    max_tokens: Optional[int] = typer.Option(None, min=1, help="stop cleanly before more generated tokens than this"),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="serve repeated LLM calls from the shared cache"),
     config: Optional[Path] = typer.Option(None, "--config", help="re-run from a saved config.yaml"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish an interrupted run by id"),
     store: Optional[Path] = StoreOpt,
@@ -134,11 +137,16 @@ def run(
                     cfg = RunConfig(
                         task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
                         split=split, capabilities=capability, scenarios=str(scenarios) if scenarios else None,
+                        max_calls=max_calls, max_tokens=max_tokens, cache=cache,
                     )
                 except ValidationError as err:
                     e = err.errors()[0]
                     raise AgoraError(f"--{e['loc'][0]}: {e['msg']} (got {e['input']!r})") from None
             result = start_run(cfg, st, tick)
+    if not result.finished():
+        console.print(f"run [bold]{result.run_id}[/] stopped at its budget after {len(result.done_contests())} contests; "
+                      "its contests are saved", highlight=False)
+        raise typer.Exit(1)
     _print_summary(result)
     console.print(f"run [bold]{result.run_id}[/] finished: {result.path}", soft_wrap=True, highlight=False)
 
@@ -237,14 +245,24 @@ def import_source(
 @app.command()
 @friendly
 def bench(
-    contests: int = typer.Option(10, help="contests' worth of judgments (20 each) per measurement"),
+    what: str = typer.Argument("all", help="audience | cache | engines | all"),
+    contests: int = typer.Option(10, help="contests per measurement"),
+    cells: int = typer.Option(4, help="engines: sweep cells"),
     task: str = typer.Option("sales", help="sales | election | social"),
     scenarios: Optional[Path] = ScenariosOpt,
 ):
-    """Measure audience throughput side by side: parametric; LLM batched vs one call per persona."""
-    from agora.sim.bench import audience_bench
+    """Measure side by side, as ratios: audience batching, the call cache, Ray vs the local pool."""
+    from agora.sim import bench as b
 
-    audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
+    if what not in ("audience", "cache", "engines", "all"):
+        raise AgoraError(f"agora bench: unknown benchmark {what!r}; use audience, cache, engines or all")
+    if what in ("audience", "all"):
+        b.audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
+    if what in ("cache", "all"):
+        b.cache_bench(console, contests, task)
+    if what in ("engines", "all"):
+        b.engines_bench(console, cells, max(2, contests // 3))
+    console.print(b.machine(), highlight=False)
 
 
 @app.command()

@@ -13,9 +13,11 @@ import yaml
 from agora.probes.audit import audit
 from agora.probes.validate import run_validation, save_validation
 from agora.sim.config import RunConfig
+from agora.sim.engines import LocalEngine
 from agora.sim.budget import Budget
 from agora.sim.runner import build_model, execute, start_run, validate_config
 from agora.sim.store import RunStore
+from agora.sim.sweep import Sweep, SweepSpec, run_sweep
 
 APP = Path(__file__).parents[2] / "dashboard" / "app.py"
 
@@ -67,4 +69,8 @@ def dash_store(tmp_path_factory, tiny_path, small_tiny) -> dict:
     ids["validation"] = save_validation(store, *run_validation())
     ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, tiny=small_tiny), after=2)
     ids["older"] = older_run(store, ids["social"])
+    plan = Sweep(SweepSpec(name="dash", base={"task": "sales", "contests": 2, "tiny": small_tiny},
+                           grid={"seed": [0, 1], "sampling.temperature": [0.7, 1.0]}))
+    run_sweep(plan, store, LocalEngine(1))
+    ids["sweep"] = plan.id
     return {"root": store.root, **ids}

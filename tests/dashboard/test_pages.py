@@ -99,12 +99,21 @@ def test_probes_page_shows_validation_confusion_and_disagreements(dash_store):
     assert (summary["probes disagree"] <= summary["messages"]).all() and summary["probes disagree"].sum() > 0
 
 
+def test_sweeps_page_shows_the_summary_and_a_metric_across_a_setting(dash_store):
+    at = page(dash_store["root"], "sweeps")
+    summary = at.dataframe[0].value
+    assert len(summary) == 4 and set(summary["status"]) == {"finished"} and summary["contests_done"].tolist() == [2] * 4
+    assert "4 of 4 cells finished · 8 contests" in texts(at)
+    assert at.selectbox[1].options == ["seed", "sampling.temperature"] and at.selectbox[2].value == "win_share B"
+    assert len(at.get("plotly_chart")) == 1
+
+
 def test_memory_page_says_how_to_make_memory_runs(dash_store):
     at = page(dash_store["root"], "memory")
     assert "No run in this store used a capability yet" in texts(at)
 
 
-@pytest.mark.parametrize("name", ["runs", "run_detail", "trade_off", "case_studies", "probes", "memory"])
+@pytest.mark.parametrize("name", ["runs", "run_detail", "sweeps", "trade_off", "case_studies", "probes", "memory"])
 def test_empty_store_pages_say_so_and_create_nothing(tmp_path, name):
     root = tmp_path / "nowhere"
     at = page(root, name)
@@ -115,7 +124,7 @@ def test_empty_store_pages_say_so_and_create_nothing(tmp_path, name):
 def test_pages_never_write_to_the_store(dash_store):
     root = dash_store["root"]
     before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
-    for name in ("runs", "run_detail", "trade_off", "case_studies", "probes", "memory"):
+    for name in ("runs", "run_detail", "sweeps", "trade_off", "case_studies", "probes", "memory"):
         page(root, name)
     after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
     assert before == after
