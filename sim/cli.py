@@ -104,7 +104,8 @@ def run(
     opponent: Optional[str] = typer.Option(None, help="a second policy (default: two samples of --policy)"),
     audience: str = typer.Option("parametric", help="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH"),
     split: str = typer.Option("train", help="anchors: train | test | all"),
-    capability: list[str] = typer.Option([], "--capability", help="capabilities to give both competitors"),
+    capability: list[str] = typer.Option([], "--capability", help="capabilities to give the competitors"),
+    capability_for: str = typer.Option("both", help="who gets --capability: both | A | B (B vs a memoryless A)"),
     max_calls: Optional[int] = typer.Option(None, min=1, help="stop cleanly before more LLM calls than this"),
     max_tokens: Optional[int] = typer.Option(None, min=1, help="stop cleanly before more generated tokens than this"),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="serve repeated LLM calls from the shared cache"),
@@ -136,7 +137,7 @@ def run(
                 try:
                     cfg = RunConfig(
                         task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
-                        split=split, capabilities=capability, scenarios=str(scenarios) if scenarios else None,
+                        split=split, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
                         max_calls=max_calls, max_tokens=max_tokens, cache=cache,
                     )
                 except ValidationError as err:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agora.sim.backends.base import Sampling
 from agora.sim.errors import AgoraError
@@ -34,7 +34,8 @@ class RunConfig(BaseModel):
     policy: str = Field(default="tiny", description="tiny | hf:PATH | vllm:PATH")
     opponent: str | None = Field(default=None, description="a second policy; default: two samples of `policy`")
     audience: str = Field(default="parametric", description="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH")
-    capabilities: list[str] = Field(default_factory=list)
+    capabilities: list[str] | dict[Literal["A", "B"], list[str]] = Field(
+        default_factory=list, description="capability names for both competitors, or per competitor {A: [...], B: [...]}")
     instructions: dict[Literal["A", "B"], str] = Field(
         default_factory=dict, description="per competitor, a prompt name (scenarios/prompts.yaml) or text added to its prompt")
     placement: Literal["user", "system"] = Field(default="user", description="where an instruction goes in a chat prompt")
@@ -42,6 +43,7 @@ class RunConfig(BaseModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")
     tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the embedded model")
+    batch_contests: int = Field(default=1, ge=1, description="contests written and judged as one batch (no capabilities)")
     cache: bool = Field(default=True, description="serve repeated LLM calls from the shared call cache")
     max_calls: int | None = Field(default=None, ge=1, description="stop cleanly before more LLM calls than this")
     max_tokens: int | None = Field(default=None, ge=1, description="stop cleanly before more generated tokens than this")
@@ -55,6 +57,21 @@ class RunConfig(BaseModel):
             raise ValueError(f"unknown tiny setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         TinyConfig(**v)
         return v
+
+    @model_validator(mode="after")
+    def _batch_without_capabilities(self) -> RunConfig:
+        if self.batch_contests > 1 and self.all_capabilities():
+            raise ValueError("batch_contests > 1 cannot be used with capabilities: a capability learns from each "
+                             "contest before the next prompt; set batch_contests: 1")
+        return self
+
+    def capabilities_of(self, competitor: str) -> list[str]:
+        if isinstance(self.capabilities, dict):
+            return list(self.capabilities.get(competitor, []))
+        return list(self.capabilities)
+
+    def all_capabilities(self) -> list[str]:
+        return sorted({c for name, _ in self.competitor_specs() for c in self.capabilities_of(name)})
 
     @property
     def tiny_config(self) -> TinyConfig:

@@ -1,4 +1,5 @@
-"""`ContestModel`: one Mesa step is one contest — draw an anchor, write, judge, record.
+"""`ContestModel`: one Mesa step is one contest — draw an anchor, write, judge, record (`play` runs several
+contests as one batch with the same rows).
 
 All randomness of contest `i` comes from `(seed, i)`, not from the steps before it, so a run
 resumed at contest `i` produces exactly the rows an uninterrupted run would have.
@@ -15,7 +16,7 @@ import pandas as pd
 
 from agora.sim.agents import CompetitorAgent, PersonaAgent
 from agora.sim.audience.base import Audience, Ballot
-from agora.sim.backends.base import Sampling
+from agora.sim.backends.base import Sampling, prompt_seeds
 from agora.sim.capability import Capability, Outcome
 from agora.sim.network import NetworkConfig, cascade, persona_graph
 from agora.sim.policy import Policy
@@ -70,47 +71,77 @@ class ContestModel(mesa.Model):
         )
 
     def step(self) -> None:
-        rng = random.Random(self.base_seed * 1_000_003 + self.contest)
-        anchor = self.anchor_order[self.contest % len(self.anchor_order)]
-        messages = self.write(anchor)
-        judgments, tally = self.judge(anchor, [m["text"] for m in messages], rng)
-        self.last = self.record(anchor, messages, judgments, tally, rng)
-        self.datacollector.collect(self)
-        self.contest += 1
+        """One contest: draw an anchor, write, judge, record."""
+        self.play([self.contest])
 
-    def write(self, anchor: Anchor) -> list[dict]:
-        """Every competitor's message; competitors sharing a backend are generated as one batch."""
-        prompts = [w.prompt(self.task, anchor) for w in self.writers]
-        completions: list[str | None] = [None] * len(self.writers)
+    def play(self, contests: list[int]) -> list[ContestRecord]:
+        """Several contests with one generate call per backend and one audience batch for all of them. Each
+        contest draws all its randomness from (seed, contest), each prompt keeps the seed it has when played
+        alone, and contests are recorded (and learned from) in order: the rows are those of playing the contests
+        one by one, up to the floating-point differences a real model shows between batch shapes (rare tokens
+        of long samples). A capability must see an outcome before the next prompt: runs with capabilities play
+        one contest at a time."""
+        rngs = [random.Random(self.base_seed * 1_000_003 + c) for c in contests]
+        anchors = [self.anchor_order[c % len(self.anchor_order)] for c in contests]
+        written = self.write(contests, anchors)
+        judged = self.judge(anchors, [[m["text"] for m in messages] for messages in written], rngs)
+        records = []
+        for contest, anchor, messages, (judgments, tally), rng in zip(contests, anchors, written, judged, rngs):
+            self.contest = contest
+            self.last = self.record(anchor, messages, judgments, tally, rng)
+            self.datacollector.collect(self)
+            records.append(self.last)
+        self.contest = contests[-1] + 1
+        return records
+
+    def write(self, contests: list[int], anchors: list[Anchor]) -> list[list[dict]]:
+        """Every competitor's message in every contest; competitors sharing a backend are one batch, each prompt
+        with the seed of its contest and competitor."""
+        prompts = [[w.prompt(self.task, anchor) for w in self.writers] for anchor in anchors]
+        completions: list[list[str]] = [[""] * len(self.writers) for _ in contests]
         by_backend: dict[int, list[int]] = {}
         for i, w in enumerate(self.writers):
             by_backend.setdefault(id(w.policy.backend), []).append(i)
         for group in by_backend.values():
-            backend = self.writers[group[0]].policy.backend
-            sampling = self.sampling.with_seed(self.base_seed * 1_000_003 + self.contest * 101 + group[0])
-            for i, text in zip(group, backend.generate([prompts[i] for i in group], sampling)):
-                completions[i] = text
+            batch, seeds, where = [], [], []
+            for k, contest in enumerate(contests):
+                call = self.sampling.with_seed(self.base_seed * 1_000_003 + contest * 101 + group[0])
+                seeds += prompt_seeds(call, len(group))
+                batch += [prompts[k][i] for i in group]
+                where += [(k, i) for i in group]
+            for (k, i), text in zip(where, self.writers[group[0]].policy.backend.generate(batch, self.sampling, seeds)):
+                completions[k][i] = text
         out = []
-        for w, prompt, completion in zip(self.writers, prompts, completions):
-            written = w.read(self.task, anchor, completion or "")
-            out.append({"writer": w, "prompt": prompt, "written": written, "text": written.text})
+        for anchor, row, texts in zip(anchors, prompts, completions):
+            messages = []
+            for w, prompt, completion in zip(self.writers, row, texts):
+                written = w.read(self.task, anchor, completion or "")
+                messages.append({"writer": w, "prompt": prompt, "written": written, "text": written.text})
+            out.append(messages)
         return out
 
-    def judge(self, anchor: Anchor, texts: list[str], rng: random.Random):
-        """Each persona sees a random pair order; votes are mapped back to competitor indices."""
-        orders = [rng.sample(range(len(texts)), 2) for _ in self.voters]
-        ballots = [Ballot(v.persona, texts[a], texts[b]) for v, (a, b) in zip(self.voters, orders)]
-        verdicts = self.audience.judge(self.task, anchor, ballots, seed=rng.randrange(2**31))
-        tally = [0] * len(texts)
-        rows = []
-        for voter, (a, b), verdict in zip(self.voters, orders, verdicts):
-            chosen = {"A": a, "B": b}.get(verdict.vote or "")
-            if chosen is None:
-                voter.abstentions += 1
-            else:
-                tally[chosen] += 1
-            rows.append((voter, a, b, chosen, verdict))
-        return rows, tally
+    def judge(self, anchors: list[Anchor], texts: list[list[str]], rngs: list[random.Random]):
+        """Each persona sees a random pair order; votes are mapped back to competitor indices. All contests'
+        ballots go to the audience together."""
+        orders, items = [], []
+        for anchor, shown, rng in zip(anchors, texts, rngs):
+            order = [rng.sample(range(len(shown)), 2) for _ in self.voters]
+            ballots = [Ballot(v.persona, shown[a], shown[b]) for v, (a, b) in zip(self.voters, order)]
+            orders.append(order)
+            items.append((anchor, ballots, rng.randrange(2**31)))
+        out = []
+        for shown, order, verdicts in zip(texts, orders, self.audience.judge_many(self.task, items)):
+            tally = [0] * len(shown)
+            rows = []
+            for voter, (a, b), verdict in zip(self.voters, order, verdicts):
+                chosen = {"A": a, "B": b}.get(verdict.vote or "")
+                if chosen is None:
+                    voter.abstentions += 1
+                else:
+                    tally[chosen] += 1
+                rows.append((voter, a, b, chosen, verdict))
+            out.append((rows, tally))
+        return out
 
     def record(self, anchor, messages, judgments, tally, rng: random.Random) -> ContestRecord:
         names = [w.name for w in self.writers]

@@ -70,7 +70,7 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
             policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config)
             policies[spec].backend = calls_through(config, budget, policies[spec].backend)
         # a capability thinks or reflects with its competitor's own model, seeded by the run
-        caps = [capability_registry.get(c)(backend=policies[spec].backend, seed=config.seed) for c in config.capabilities]
+        caps = [capability_registry.get(c)(backend=policies[spec].backend, seed=config.seed) for c in config.capabilities_of(name)]
         competitors.append((name, spec, policies[spec], caps, scenarios.instruction(config.task, config.instructions.get(name))))
     audience = load_audience(config.audience, scenarios, config.tiny_config)
     if isinstance(audience, LLMAudience):
@@ -91,7 +91,7 @@ def validate_config(config: RunConfig) -> Scenarios:
         kind, _, target = (spec or "").partition(":")
         if kind in ("hf", "vllm"):
             check_checkpoint(target)  # a missing model fails here, not after other runs have started
-    for name in config.capabilities:
+    for name in config.all_capabilities():
         capability_registry.get(name)
     scenarios = Scenarios.load(config.scenarios)
     scenarios.task(config.task)
@@ -135,18 +135,16 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
     done = set(run.done_contests())
     ran = 0
     try:
-        for contest in range(config.contests):
-            if contest in done:
-                continue
-            model.contest = contest
-            model.step()
-            record = model.last
-            run.write_contest(contest, {"messages": record.messages, "judgments": record.judgments, "contests": record.contest},
-                              usage={"calls": budget.calls, "tokens": budget.tokens})
-            done.add(contest)
-            ran += 1
-            if progress:
-                progress(len(done), config.contests)
+        todo = [c for c in range(config.contests) if c not in done]
+        for start in range(0, len(todo), config.batch_contests):
+            for record in model.play(todo[start : start + config.batch_contests]):
+                contest = int(record.contest["contest"].iat[0])
+                run.write_contest(contest, {"messages": record.messages, "judgments": record.judgments,
+                                            "contests": record.contest}, usage={"calls": budget.calls, "tokens": budget.tokens})
+                done.add(contest)
+                ran += 1
+                if progress:
+                    progress(len(done), config.contests)
     except BudgetExceeded as stop:
         run.mark("budget", time.perf_counter() - started, note=str(stop))
         return run
@@ -156,7 +154,7 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
     except Exception:
         run.mark("failed", time.perf_counter() - started)
         raise
-    if config.capabilities:
+    if config.all_capabilities():
         states = {w.name: {c.name: c.state() for c in w.capabilities} for w in model.writers}
         (run.path / "capabilities.json").write_text(json.dumps(states, indent=2, default=str))
     anchors = {a.id: a for a in scenarios.anchors(config.task, "all")}

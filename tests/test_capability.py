@@ -11,8 +11,9 @@ from agora.sim.runner import start_run
 class Ledger:
     name = "test-ledger"
 
-    def __init__(self):
+    def __init__(self, backend=None, seed=0):
         self.prompts, self.outcomes = [], []
+        self.backend_identity, self.seed = backend.identity, seed
 
     def before_write(self, task, anchor, prompt):
         self.prompts.append((anchor.id, prompt))
@@ -22,7 +23,7 @@ class Ledger:
         self.outcomes.append((outcome.contest, outcome.won, outcome.votes_for, outcome.votes_against, len(outcome.thoughts)))
 
     def state(self):
-        return {"outcomes": self.outcomes}
+        return {"outcomes": self.outcomes, "backend": self.backend_identity, "seed": self.seed}
 
 
 def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
@@ -38,3 +39,12 @@ def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
             assert votes_for == row.votes[i] and votes_for + votes_against == sum(row.votes)
             assert won == (None if not row.winner else row.winner == name)
             assert thoughts == 20
+    assert states["B"]["test-ledger"]["backend"].startswith("tiny-") and states["B"]["test-ledger"]["seed"] == 2
+
+
+def test_a_capability_for_one_competitor_only(store, tiny_path, small_tiny):
+    """B with memory against the same policy without: the comparison the memory drift table makes."""
+    cfg = RunConfig(task="sales", contests=2, tiny=small_tiny, capabilities={"B": ["test-ledger"]})
+    run = start_run(cfg, store)
+    states = json.loads((run.path / "capabilities.json").read_text())
+    assert states["A"] == {} and len(states["B"]["test-ledger"]["outcomes"]) == 2

@@ -138,3 +138,46 @@ def test_a_run_stops_cleanly_at_its_call_budget_and_resumes_within_it(store, tin
     assert len(run.table("judgments")) == 40  # committed contests only: nothing half-written
     resumed = resume_run(run.run_id, store)  # the used budget carries over: still no room for a third contest
     assert resumed.done_contests() == [0, 1] and store.list().iloc[0].status == "budget"
+
+
+class SeedEcho:
+    """A batch-invariant backend double: each completion is a function of its prompt and its own seed only,
+    and every (prompt, seed) it is asked for is recorded."""
+
+    identity = "seed-echo"
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, prompts, sampling, seeds=None):
+        from agora.sim.backends.base import prompt_seeds
+
+        seeds = prompt_seeds(sampling, len(prompts), seeds)
+        self.calls.append([(str(p), s) for p, s in zip(prompts, seeds)])
+        return [f" {{name}} is good {s % 97}.<think>seed {s}</think><vote>{'AB'[s % 2]}</vote>" for s in seeds]
+
+
+def test_contests_batched_together_ask_for_the_same_samples_as_contests_played_one_by_one(small_tiny, tiny_path):
+    """One generate per backend and one audience batch for several contests, each prompt with the seed it has
+    when contests are played one by one — so a batch-invariant backend gives identical rows. (A real model's
+    numerics differ slightly between batch shapes, so long samples can differ in rare tokens.)"""
+    from agora.sim.audience.llm import LLMAudience
+
+    models, backends = [], []
+    for _ in range(2):
+        model = build_model(config(small_tiny, contests=4), validate_config(config(small_tiny, contests=4)))
+        backend = SeedEcho()
+        for w in model.writers:
+            w.policy.backend = backend
+        model.audience = LLMAudience(backend)
+        models.append(model)
+        backends.append(backend)
+    one_by_one = [models[0].play([c])[0] for c in range(4)]
+    batched = models[1].play([0, 1]) + models[1].play([2, 3])
+    assert len(backends[0].calls) == 8 and len(backends[1].calls) == 4  # (write + judge) per contest vs per pair
+    assert sorted(sum(backends[0].calls, [])) == sorted(sum(backends[1].calls, []))
+    for a, b in zip(one_by_one, batched):
+        for table in ("messages", "judgments", "contest"):
+            pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table))
+    with pytest.raises(ValueError, match="batch_contests > 1 cannot be used with capabilities"):
+        config(small_tiny, batch_contests=4, capabilities=["delethink"])

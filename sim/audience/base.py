@@ -31,3 +31,7 @@ class Audience(Protocol):
     def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
         """One judgment per ballot, in order; all ballots of a contest arrive together (one batch)."""
         ...
+
+    def judge_many(self, task: TaskSpec, contests: list[tuple[Anchor, list[Ballot], int]]) -> list[list[Judgment]]:
+        """`judge` for several contests (anchor, ballots, seed) at once, with the same results."""
+        ...

@@ -1,17 +1,18 @@
 """The study's audience protocol with a language model voting in character.
 
 Each persona gets the role-play prompt with its biography, the task's situation and the two
-messages as "## A" / "## B"; it thinks in <think> and votes in <vote>. All ballots of a contest
-go to the backend as one batch; unparseable replies are retried once (one batch), then recorded
-as abstentions — counted, never dropped.
+messages as "## A" / "## B"; it thinks in <think> and votes in <vote>. All ballots of a contest —
+or of many contests — go to the backend as one batch; unparseable replies are retried once (one
+batch), then recorded as abstentions — counted, never dropped.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from agora.sim.audience.base import Ballot, Judgment
-from agora.sim.backends.base import Backend, Chat, Sampling
+from agora.sim.backends.base import Backend, Chat, Sampling, prompt_seeds
 from agora.sim.schema import Anchor, TaskSpec
 
 SYSTEM = (
@@ -57,20 +58,31 @@ class LLMAudience:
         self.identity = f"llm:{backend.identity}"
 
     def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
-        prompts = [voter_prompt(task, b) for b in ballots]
-        replies = self.backend.generate(prompts, self.sampling.with_seed(seed))
+        return self.judge_many(task, [(anchor, ballots, seed)])[0]
+
+    def judge_many(self, task: TaskSpec, contests: list[tuple[Anchor, list[Ballot], int]]) -> list[list[Judgment]]:
+        """Every ballot of every contest in one batch, then every failed one in one retry batch. Each prompt keeps
+        the seed it would have had judged contest by contest, so batching changes the speed, not the votes."""
+        prompts = [voter_prompt(task, b) for _, ballots, _ in contests for b in ballots]
+        sizes = [len(ballots) for _, ballots, _ in contests]
+        seeds = [s for (_, _, seed), n in zip(contests, sizes) for s in prompt_seeds(self.sampling.with_seed(seed), n)]
+        replies = self.backend.generate(prompts, self.sampling, seeds)
         parsed = [parse_vote(r) for r in replies]
-        failed = [i for i, (vote, _) in enumerate(parsed) if vote is None]
+        failed, retry_seeds, start = [], [], 0
+        for (_, _, seed), n in zip(contests, sizes):
+            mine = [i for i in range(start, start + n) if parsed[i][0] is None]
+            failed += mine
+            retry_seeds += prompt_seeds(self.sampling.with_seed(seed + 1_000_003), len(mine))
+            start += n
         retried: dict[int, str] = {}
         if failed:
-            again = self.backend.generate([prompts[i] for i in failed], self.sampling.with_seed(seed + 1_000_003))
-            retried = dict(zip(failed, again))
+            retried = dict(zip(failed, self.backend.generate([prompts[i] for i in failed], self.sampling, retry_seeds)))
         out = []
         for i, (vote, thought) in enumerate(parsed):
             if i not in retried:
                 out.append(Judgment(vote, thought, "ok", replies[i]))
                 continue
             vote, thought = parse_vote(retried[i])
-            status = "retried" if vote else "abstain"
-            out.append(Judgment(vote, thought, status, retried[i]))
-        return out
+            out.append(Judgment(vote, thought, "retried" if vote else "abstain", retried[i]))
+        ends = list(itertools.accumulate(sizes))
+        return [out[end - n : end] for end, n in zip(ends, sizes)]

@@ -56,6 +56,9 @@ class ParametricAudience:
             out.append(Judgment(vote, self._thought(task, vote, won, lost), "ok"))
         return out
 
+    def judge_many(self, task: TaskSpec, contests: list[tuple[Anchor, list[Ballot], int]]) -> list[list[Judgment]]:
+        return [self.judge(task, anchor, ballots, seed) for anchor, ballots, seed in contests]
+
     def _thought(self, task: TaskSpec, vote: str, won: dict[str, float], lost: dict[str, float]) -> str:
         """Name the feature that most favoured the chosen message and the one that most hurt the other."""
         other = "B" if vote == "A" else "A"

@@ -66,9 +66,9 @@ def test_trade_off_plots_each_task_and_rebuilds_the_study_table(dash_store):
 
 
 def test_case_studies_show_base_and_tuned_side_by_side_with_links(dash_store):
-    import html
-
     import pandas as pd
+
+    from agora.dashboard.ui import marked
 
     cases = pd.read_parquet(dash_store["root"] / dash_store["audit"] / "cases.parquet")
     assert len(cases) > 0
@@ -76,8 +76,8 @@ def test_case_studies_show_base_and_tuned_side_by_side_with_links(dash_store):
     at.number_input[0].set_value(200).run()
     shown = " ".join(m.value for m in at.markdown)
     assert f"{len(cases)} of {len(cases)} cases" in texts(at)
-    for case in cases.itertuples():
-        assert html.escape(case.base_text[:40]) in shown and html.escape(case.tuned_text[:40]) in shown
+    for case in cases.itertuples():  # each text whole, the tuned one with its evidence marked
+        assert marked(case.base_text, []) in shown and marked(case.tuned_text, list(case.evidence)) in shown
     assert sum(b.label == f"Open run {cases['eval_run'].iat[0]}" for b in at.button) == len(cases)
 
 
