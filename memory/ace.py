@@ -176,6 +176,7 @@ class ACEConfig:
     delete_margin: int = field(default=3, metadata={"help": "harmful minus helpful at which the rule curator deletes"})
     rewrite_keep: float = field(default=0.5, metadata={"help": "monolithic rule rewrite: share of old bullets kept"})
     embedder: str = field(default="auto", metadata={"help": "auto | wordllama-l2_supercat_256 | tfidf"})
+    role_tokens: int = field(default=320, metadata={"help": "most new tokens of an LLM role's reply"})
 
     def __post_init__(self):
         if self.mode not in ("delta", "monolithic"):
@@ -200,7 +201,7 @@ class ACECapability:
         self.history: list[dict] = []
         self.frozen = False  # offline validation: predict without updating
         self.path = ""  # the roles' path actually taken: rule | llm
-        self._used: dict[str, str] = {}
+        self._used: list[str] = []
 
     def before_write(self, task: TaskSpec, anchor: Anchor, prompt: Prompt) -> Prompt:
         chat = not isinstance(prompt, str)
@@ -213,7 +214,7 @@ class ACECapability:
                             key=lambda b: -b.score)  # stable: ties keep the earlier bullet first
             shown = ranked[: self.config.show]
             text = " ".join(b.instruction for b in shown)
-        self._used = {b.id: b.strategy for b in shown}
+        self._used = [b.id for b in shown]
         return with_instruction(prompt, text)
 
     def after_outcome(self, task: TaskSpec, outcome: Outcome) -> None:
@@ -243,7 +244,8 @@ class ACECapability:
 
     def reflect(self, task: TaskSpec, outcome: Outcome, seed: int) -> Reflection:
         if self.path == "llm":
-            found = llm_reflect(self.backend, outcome, self._used, seed, self.config.reflect_rounds)
+            found = llm_reflect(self.backend, outcome, self._used, seed, self.config.reflect_rounds,
+                                self.config.role_tokens)
             if isinstance(found, Reflection):
                 self.log.note("reflector", "llm")
                 return found
@@ -254,7 +256,7 @@ class ACECapability:
 
     def curate(self, reflection: Reflection, seed: int) -> list[dict]:
         if self.path == "llm":
-            found = llm_curate(self.backend, self.playbook.render(), reflection, seed)
+            found = llm_curate(self.backend, self.playbook.render(), reflection, seed, self.config.role_tokens)
             if isinstance(found, list):
                 self.log.note("curator", "llm")
                 return found
@@ -267,7 +269,8 @@ class ACECapability:
         """Monolithic baseline: replace the playbook with a rewrite of it (new ids, counters lost)."""
         bullets = None
         if self.path == "llm":
-            found = llm_rewrite(self.backend, self.playbook.render(), reflection.key_insight, seed)
+            found = llm_rewrite(self.backend, self.playbook.render(), reflection.key_insight, seed,
+                                self.config.role_tokens)
             if isinstance(found, list):
                 self.log.note("rewriter", "llm")
                 bullets = [Bullet("", "strategies", c) for c in found]

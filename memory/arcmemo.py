@@ -63,7 +63,7 @@ def rule_abstract(task: TaskSpec, traces: list[Outcome], fmt: str) -> list[Conce
     (open) or as a routine named after the strategy, cued by the situation and the reasons voters gave (program)."""
     out = []
     for o in traces:
-        r = rule_reflect(task.name, o, {})
+        r = rule_reflect(task.name, o, [])
         where = situation(task.name, o.anchor)
         liked, disliked = reasons(o)
         source = f"contest {o.contest}: {'won' if share(o) > 0.5 else 'lost'} {o.votes_for}-{o.votes_against}"

@@ -151,16 +151,15 @@ def share(outcome: Outcome) -> float:
     return outcome.votes_for / cast if cast else 0.5
 
 
-def rule_reflect(task: str, outcome: Outcome, used: dict[str, str]) -> Reflection:
+def rule_reflect(task: str, outcome: Outcome, used: list[str]) -> Reflection:
     """Credit the strategies the message showed with its vote share; name what won voters and what lost them.
 
-    `used` maps the bullets shown to the writer to their strategy: a bullet whose strategy the message followed is
-    helpful when the message took the majority, harmful when it did not; one it did not follow is neutral."""
+    Each bullet the writer used (was shown) is tagged helpful when the message took the majority, harmful when it
+    did not, neutral on a tie."""
     present = used_strategies(outcome.message, outcome.anchor)
     liked, disliked = reasons(outcome)
     s = share(outcome)
-    tags = {b: ("neutral" if st not in present or s == 0.5 else "helpful" if s > 0.5 else "harmful")
-            for b, st in used.items()}
+    tags = {b: "neutral" if s == 0.5 else "helpful" if s > 0.5 else "harmful" for b in used}
     if s >= 0.5:
         best = max(present, key=lambda n: sum(n in named_strategies(r) for r in liked))
         reason = Counter(liked).most_common(1)[0][0] if liked else "it took the majority"
@@ -215,13 +214,15 @@ Bullets I used:
 {previous}"""
 
 
-def llm_reflect(backend: Backend, outcome: Outcome, used: dict[str, str], seed: int, rounds: int) -> Reflection | str:
+def llm_reflect(backend: Backend, outcome: Outcome, used: list[str], seed: int, rounds: int,
+                max_new_tokens: int = 320) -> Reflection | str:
     """Up to `rounds` rounds, each refining the previous JSON; stops early when a round returns the same insight.
     Returns the reply text instead when the first round does not parse."""
     shown = "\n".join(f"- {b}" for b in used) or "(none)"
     best, previous = None, ""
     for r in range(rounds):
-        reply = ask(backend, REFLECT.format(used=shown, outcome=outcome_text(outcome), previous=previous), seed * 31 + r)
+        reply = ask(backend, REFLECT.format(used=shown, outcome=outcome_text(outcome), previous=previous), seed * 31 + r,
+                    max_new_tokens)
         found = parse_json(reply)
         if not found or not str(found.get("key_insight", "")).strip():
             if best is None:
@@ -252,8 +253,10 @@ Reflection:
 {reflection}"""
 
 
-def llm_curate(backend: Backend, playbook: str, reflection: Reflection, seed: int) -> list[dict] | str:
-    reply = ask(backend, CURATE.format(playbook=playbook or "(empty)", reflection=json.dumps(asdict(reflection))), seed * 37)
+def llm_curate(backend: Backend, playbook: str, reflection: Reflection, seed: int,
+               max_new_tokens: int = 320) -> list[dict] | str:
+    reply = ask(backend, CURATE.format(playbook=playbook or "(empty)", reflection=json.dumps(asdict(reflection))), seed * 37,
+                max_new_tokens)
     found = parse_json(reply)
     ops = found.get("operations") if found else None
     if not isinstance(ops, list):
@@ -270,8 +273,8 @@ Playbook:
 New lesson: {insight}"""
 
 
-def llm_rewrite(backend: Backend, playbook: str, insight: str, seed: int) -> list[str] | str:
-    reply = ask(backend, REWRITE.format(playbook=playbook or "(empty)", insight=insight), seed * 41)
+def llm_rewrite(backend: Backend, playbook: str, insight: str, seed: int, max_new_tokens: int = 320) -> list[str] | str:
+    reply = ask(backend, REWRITE.format(playbook=playbook or "(empty)", insight=insight), seed * 41, max_new_tokens)
     found = parse_json(reply)
     bullets = found.get("bullets") if found else None
     if not isinstance(bullets, list) or not all(isinstance(b, str) for b in bullets):

@@ -51,6 +51,9 @@ class AlwaysA:
     def judge(self, task, anchor, ballots, seed):
         return [Judgment("A", "first one", "ok") for _ in ballots]
 
+    def judge_many(self, task, contests):
+        return [self.judge(task, anchor, ballots, seed) for anchor, ballots, seed in contests]
+
 
 def test_ab_order_is_shuffled_and_mapped_back(tiny_path, small_tiny, scenarios):
     cfg = config(small_tiny, contests=4)
