@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -178,6 +180,8 @@ class MemAgentCapability:
         self.seed = seed
         self.folder = Path(self.config.folder or tempfile.mkdtemp(prefix="agora-memagent-"))
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.config.folder:  # a scratch memory: its contents live on in the run's capabilities.json
+            weakref.finalize(self, shutil.rmtree, self.folder, True)
         self.log = RoleLog()
         self.path = ""
         self.reads: list[dict] = []

@@ -43,6 +43,8 @@ class RunConfig(BaseModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")
     tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the embedded model")
+    capability_settings: dict[str, dict] = Field(
+        default_factory=dict, description="per capability name, keyword settings for its factory (e.g. ace: {dedup_threshold: 0.8})")
     batch_contests: int = Field(default=1, ge=1, description="contests written and judged as one batch (no capabilities)")
     cache: bool = Field(default=True, description="serve repeated LLM calls from the shared call cache")
     max_calls: int | None = Field(default=None, ge=1, description="stop cleanly before more LLM calls than this")

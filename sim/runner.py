@@ -58,6 +58,16 @@ def calls_through(config: RunConfig, budget: Budget, backend: Backend) -> Backen
     return CachedBackend(metered, CallCache()) if config.cache else metered
 
 
+def make_capability(name: str, config: RunConfig, backend: Backend):
+    """factory(backend=, seed=, **settings): a capability thinks or reflects with its competitor's own model,
+    seeded by the run, with the settings the config names for it."""
+    settings = config.capability_settings.get(name, {})
+    try:
+        return capability_registry.get(name)(backend=backend, seed=config.seed, **settings)
+    except TypeError as err:
+        raise AgoraError(f"capability_settings.{name}: {err}; see the {name} capability's config for its settings") from None
+
+
 def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None = None) -> ContestModel:
     budget = budget or Budget(config.max_calls, config.max_tokens)
     task = scenarios.task(config.task)
@@ -69,8 +79,7 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
         if spec not in policies:
             policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config)
             policies[spec].backend = calls_through(config, budget, policies[spec].backend)
-        # a capability thinks or reflects with its competitor's own model, seeded by the run
-        caps = [capability_registry.get(c)(backend=policies[spec].backend, seed=config.seed) for c in config.capabilities_of(name)]
+        caps = [make_capability(c, config, policies[spec].backend) for c in config.capabilities_of(name)]
         competitors.append((name, spec, policies[spec], caps, scenarios.instruction(config.task, config.instructions.get(name))))
     audience = load_audience(config.audience, scenarios, config.tiny_config)
     if isinstance(audience, LLMAudience):
@@ -93,6 +102,9 @@ def validate_config(config: RunConfig) -> Scenarios:
             check_checkpoint(target)  # a missing model fails here, not after other runs have started
     for name in config.all_capabilities():
         capability_registry.get(name)
+    if unused := sorted(set(config.capability_settings) - set(config.all_capabilities())):
+        raise AgoraError(f"capability_settings: {', '.join(unused)} not among the run's capabilities "
+                         f"({', '.join(config.all_capabilities()) or 'none'})")
     scenarios = Scenarios.load(config.scenarios)
     scenarios.task(config.task)
     scenarios.anchors(config.task, config.split)

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
+
 from agora.sim.config import RunConfig
+from agora.sim.errors import AgoraError
 from agora.sim.registry import capabilities
 from agora.sim.runner import start_run
 
@@ -11,9 +14,9 @@ from agora.sim.runner import start_run
 class Ledger:
     name = "test-ledger"
 
-    def __init__(self, backend=None, seed=0):
+    def __init__(self, backend=None, seed=0, label=""):
         self.prompts, self.outcomes = [], []
-        self.backend_identity, self.seed = backend.identity, seed
+        self.backend_identity, self.seed, self.label = backend.identity, seed, label
 
     def before_write(self, task, anchor, prompt):
         self.prompts.append((anchor.id, prompt))
@@ -23,7 +26,7 @@ class Ledger:
         self.outcomes.append((outcome.contest, outcome.won, outcome.votes_for, outcome.votes_against, len(outcome.thoughts)))
 
     def state(self):
-        return {"outcomes": self.outcomes, "backend": self.backend_identity, "seed": self.seed}
+        return {"outcomes": self.outcomes, "backend": self.backend_identity, "seed": self.seed, "label": self.label}
 
 
 def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
@@ -44,7 +47,20 @@ def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
 
 def test_a_capability_for_one_competitor_only(store, tiny_path, small_tiny):
     """B with memory against the same policy without: the comparison the memory drift table makes."""
-    cfg = RunConfig(task="sales", contests=2, tiny=small_tiny, capabilities={"B": ["test-ledger"]})
+    cfg = RunConfig(task="sales", contests=2, tiny=small_tiny, capabilities={"B": ["test-ledger"]},
+                    capability_settings={"test-ledger": {"label": "mine"}})
     run = start_run(cfg, store)
     states = json.loads((run.path / "capabilities.json").read_text())
     assert states["A"] == {} and len(states["B"]["test-ledger"]["outcomes"]) == 2
+    assert states["B"]["test-ledger"]["label"] == "mine"  # settings reach the factory
+
+
+def test_unknown_or_unused_capability_settings_are_clear_errors(store, tiny_path, small_tiny):
+    bad = RunConfig(task="sales", contests=1, tiny=small_tiny, capabilities=["test-ledger"],
+                    capability_settings={"test-ledger": {"colour": "red"}})
+    with pytest.raises(AgoraError, match="capability_settings.test-ledger: .*unexpected keyword argument 'colour'"):
+        start_run(bad, store)
+    unused = RunConfig(task="sales", contests=1, tiny=small_tiny, capability_settings={"ace": {}})
+    with pytest.raises(AgoraError, match="capability_settings: ace not among the run's capabilities \\(none\\)"):
+        start_run(unused, store)
+    assert store.list().empty
