@@ -122,7 +122,7 @@ def engines_bench(console: Console, cells: int, contests: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in (("local pool", LocalEngine), ("ray", RayEngine)):
             engine = make(workers=min(cells, os.cpu_count() or 1))
-            jobs = [(i, plan.run_id(i), c.model_dump(mode="json")) for i, c in enumerate(plan.configs)]
+            jobs = [(i, plan.run_id(i), c.model_dump(mode="json"), {}) for i, c in enumerate(plan.configs)]
             started = time.perf_counter()
             engine.run(jobs, RunStore(Path(tmp) / name.replace(" ", "-")).root, None, None, lambda _: None)
             per_cell[name] = (time.perf_counter() - started) / cells

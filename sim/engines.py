@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from agora.sim.errors import AgoraError
 from agora.sim.sweep import Report, run_cell
 
-Job = tuple[int, str, dict]  # (cell, run id, config)
+Job = tuple[int, str, dict, dict]  # (cell, run id, config, stages)
 
 
 class Engine:
@@ -31,14 +31,14 @@ class Engine:
         try:
             while queue or pending:
                 while queue and len(pending) < self.slots:
-                    cell, run_id, config = queue.pop(0)
+                    cell, run_id, config, stages = queue.pop(0)
                     share = {k: _share(limit, spent[k], [a[k] for a in allotted.values()], len(queue) + 1)
                              for k, limit in (("calls", max_calls), ("tokens", max_tokens))}
                     if any(v is not None and v <= 0 for v in share.values()):
                         results[cell] = {"run_id": run_id, "status": "skipped: sweep budget", "contests_done": 0, "metrics": {}}
                         report(results[cell])
                         continue
-                    handle = self.submit(str(store_root), run_id, config, share["calls"], share["tokens"], threads)
+                    handle = self.submit(str(store_root), run_id, config, share["calls"], share["tokens"], threads, stages)
                     pending[handle] = (cell, run_id)
                     allotted[cell] = share
                 handle, result = self.wait_one(list(pending))

@@ -59,3 +59,5 @@ class Registry(Generic[T]):
 
 capabilities: Registry = Registry("capability", "agora.capabilities")
 probes: Registry = Registry("probe", "agora.probes")
+# stages a sweep cell may run before its contests (e.g. "train": fine-tune the opponent), by the cell's key
+sweep_stages: Registry = Registry("sweep stage", "agora.sweep_stages")

@@ -6,6 +6,11 @@
     cells: [{audience: parametric}, {audience: "llm:tiny"}]         # ... crossed with explicit cells
     max_calls: 100000                          # optional, for the whole sweep
 
+A cell may also name a stage that runs before its contests, registered by another package: with `train:
+{method: rft, inoculation: exaggerate}` (keys of training's TrainConfig), the cell fine-tunes `policy` on its
+task and seed and then runs `policy` (A) against the trained checkpoint (B) — so methods and inoculation
+prompts are grid axes too (`train.method: [rft, tfb]`).
+
 A cell's run id is derived from the sweep and the cell, so running the same command again finds every cell:
 finished ones are skipped, half-done ones continue from their last committed contest (the run store's
 contest-level commit), and nothing is run twice. The whole file — every cell's config, policies,
@@ -28,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
+from agora.sim.registry import sweep_stages
 from agora.sim.runner import resume_run, start_run, validate_config
 from agora.sim.store import Run, RunStore, atomic_parquet
 
@@ -58,8 +64,10 @@ class Sweep:
         self.spec = spec
         self.source = source
         self.overrides = self._expand()
+        self.stages: list[dict[str, dict]] = []  # per cell: stage name -> its settings
         self.configs = [self._config(i, o) for i, o in enumerate(self.overrides)]
-        digest = hashlib.sha256(json.dumps([c.model_dump(mode="json") for c in self.configs]).encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps([[c.model_dump(mode="json"), st] for c, st in zip(self.configs, self.stages)],
+                                           sort_keys=True).encode()).hexdigest()
         self.id = f"sweep-{spec.name}-{digest[:8]}"  # same file, same id: how a re-run finds its cells
 
     @classmethod
@@ -92,6 +100,12 @@ class Sweep:
         config = dict(self.spec.base)
         for key, value in overrides.items():
             config = _set(config, key, value)
+        stages = {name: config.pop(name) for name in list(config) if name not in RunConfig.model_fields}
+        for name, settings in stages.items():
+            if not isinstance(settings, dict):
+                raise AgoraError(f"{self.source}: cell {index} ({_label(overrides)}): {name}: expected a mapping of "
+                                 f"settings, or not a RunConfig field (known: {', '.join(RunConfig.model_fields)})")
+        self.stages.append(stages)
         try:
             return RunConfig.model_validate(config)
         except ValidationError as err:
@@ -101,9 +115,11 @@ class Sweep:
 
     def validate(self) -> None:
         """Everything a run would check at its start, for every cell, before any run starts."""
-        for i, (config, overrides) in enumerate(zip(self.configs, self.overrides)):
+        for i, (config, overrides, stages) in enumerate(zip(self.configs, self.overrides, self.stages)):
             try:
                 validate_config(config)
+                for name, settings in stages.items():
+                    sweep_stages.get(name).validate(settings, config)
             except AgoraError as err:
                 raise AgoraError(f"{self.source}: cell {i} ({_label(overrides)}): {err}") from None
 
@@ -116,7 +132,7 @@ def _label(overrides: dict) -> str:
 
 
 def run_cell(store_root: str, run_id: str, config: dict, max_calls: int | None = None, max_tokens: int | None = None,
-             threads: int | None = None) -> dict:
+             threads: int | None = None, stages: dict | None = None) -> dict:
     """Start, resume or skip one cell; the unit of work an engine executes (in a worker process or a Ray task).
     Returns the run's index row fields that the summary needs."""
     from transformers.utils import logging as hf_logging
@@ -137,6 +153,8 @@ def run_cell(store_root: str, run_id: str, config: dict, max_calls: int | None =
             run = resume_run(run_id, store)
     else:
         cfg = RunConfig.model_validate(config)
+        for name, settings in (stages or {}).items():  # e.g. train the opponent first
+            cfg = sweep_stages.get(name).prepare(settings, cfg, store, run_id)
         cfg.max_calls = _tighter(cfg.max_calls, max_calls)
         cfg.max_tokens = _tighter(cfg.max_tokens, max_tokens)
         run = start_run(cfg, store, run_id=run_id)
@@ -170,7 +188,7 @@ def run_sweep(sweep: Sweep, store: RunStore, engine, report: Report = lambda _: 
     cells = pd.DataFrame({"cell": range(len(sweep.configs)), "run_id": [sweep.run_id(i) for i in range(len(sweep.configs))],
                           "overrides": [json.dumps(o) for o in sweep.overrides]})
     atomic_parquet(cells, entry / "cells.parquet")
-    jobs = [(i, sweep.run_id(i), c.model_dump(mode="json")) for i, c in enumerate(sweep.configs)]
+    jobs = [(i, sweep.run_id(i), c.model_dump(mode="json"), st) for i, (c, st) in enumerate(zip(sweep.configs, sweep.stages))]
     results = engine.run(jobs, store.root, sweep.spec.max_calls, sweep.spec.max_tokens, report)
     table = summary(sweep, results)
     atomic_parquet(table.astype({c: str for c in table.columns if table[c].map(type).eq(dict).any()}), entry / "summary.parquet")

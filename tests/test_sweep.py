@@ -107,3 +107,31 @@ def test_a_sweep_budget_is_shared_out_and_stops_cells_cleanly(tmp_path, small_ti
     for run_id in summary["run_id"][summary["status"] == "budget"]:
         contests = store.root / run_id / "parts"
         assert len(list(contests.glob("contests-*"))) == len(list(contests.glob("messages-*")))  # whole contests only
+
+
+def test_training_cells_train_the_opponent_once_and_a_rerun_reuses_it(tmp_path, small_tiny, tiny_path, store):
+    plan = Sweep.load(sweep_file(tmp_path, small_tiny, base={"task": "sales", "contests": 2, "split": "test",
+                                                             "cache": False, "tiny": small_tiny, "train": {"contests": 6}},
+                                 grid={"train.method": ["rft", "tfb"]}))
+    assert plan.stages == [{"train": {"contests": 6, "method": "rft"}}, {"train": {"contests": 6, "method": "tfb"}}]
+    summary = run_sweep(plan, store, LocalEngine(1))
+    assert (summary["status"] == "finished").all() and list(summary["train.method"]) == ["rft", "tfb"]
+    for i, method in enumerate(["rft", "tfb"]):
+        saved = yaml.safe_load((store.root / plan.run_id(i) / "config.yaml").read_text())
+        assert saved["opponent"] == f"hf:{store.root / (plan.run_id(i) + '-train')}/round-1/checkpoint"
+        assert yaml.safe_load((store.root / f"{plan.run_id(i)}-train" / "config.yaml").read_text())["method"] == method
+    trained = (store.root / f"{plan.run_id(0)}-train" / "metrics.json").stat().st_mtime_ns
+    run_sweep(plan, store, LocalEngine(1))  # everything done: nothing retrained, nothing re-run
+    assert (store.root / f"{plan.run_id(0)}-train" / "metrics.json").stat().st_mtime_ns == trained
+    assert len(store.list()) == len(list(store.root.glob("*/config.yaml")))
+
+
+@pytest.mark.parametrize("train, message", [
+    ({"task": "election"}, r"cell 0 \(base\): train.task: set it on the cell, not under train"),
+    ({"methd": "rft"}, r"train.methd: unknown training setting; known: .*method"),
+    ({"method": "dpo"}, r"--method: unknown method 'dpo'; use rft or tfb"),
+])
+def test_a_bad_training_cell_is_refused_before_any_run(tmp_path, small_tiny, store, train, message):
+    with pytest.raises(AgoraError, match=message):
+        Sweep.load(sweep_file(tmp_path, small_tiny, base={"task": "sales", "tiny": small_tiny, "train": train},
+                              grid={})).validate()

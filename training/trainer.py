@@ -10,6 +10,7 @@ the next round. The training run's folder keeps each round's dataset, checkpoint
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,19 @@ class AudienceTrainer:
 
         return check_checkpoint(self.config.policy[3:])
 
-    def train(self) -> TrainResult:
+    def train(self, run_id: str | None = None) -> TrainResult:
+        """Train, or with a `run_id` that already finished (a resumed sweep), return that result. Training is
+        not resumable mid-way: an unfinished entry of that id is discarded and trained again."""
         cfg = self.config
+        if run_id and (done := self.store.root / run_id / "metrics.json").is_file():
+            return TrainResult(run_id, done.parent, pd.read_parquet(done.parent / "rounds.parquet"))
+        if run_id:
+            shutil.rmtree(self.store.root / run_id, ignore_errors=True)
         policy_path = self.base_path()  # a bad path or LoRA target fails before anything is written
         check_lora_targets(policy_path, cfg)
         inoculation = Scenarios.load().instruction(cfg.task, cfg.inoculation)
         run_id, path = self.store.create_entry(
-            "train", cfg.to_dict(), task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
+            "train", cfg.to_dict(), run_id=run_id, task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
             contests_planned=cfg.rounds * cfg.contests,
         )
         self.store.update(run_id, status="running")
