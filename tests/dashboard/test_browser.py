@@ -14,6 +14,7 @@ selenium = pytest.importorskip("selenium", reason="selenium comes with the [dev]
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -63,9 +64,10 @@ def shots_dir(tmp_path):
     return os.path.abspath(folder) if folder else str(tmp_path)
 
 
-def visit(browser, url: str, text: str, timeout: int = 90):
+def visit(browser, url: str, *texts: str, timeout: int = 90):
+    """Open `url` and wait until every one of `texts` is on the page (Streamlit renders in several passes)."""
     browser.get(url)
-    WebDriverWait(browser, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(browser, timeout).until(lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts))
     WebDriverWait(browser, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot, mark, [data-testid='stMarkdownContainer']"))
 
 
@@ -79,9 +81,10 @@ def test_trade_off_page_in_chromium(served, browser, tmp_path):
 
 
 def test_case_studies_page_in_chromium(served, browser, tmp_path):
-    visit(browser, f"{served}/case_studies", "tuned model")
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert "Drift case studies" in body and "base model" in body and "Open run" in body
+    try:
+        visit(browser, f"{served}/case_studies", "Drift case studies", "base model", "tuned model", "Open run")
+    except TimeoutException:
+        pytest.fail("the case studies page never showed its title, both models and the run links")
     os.makedirs(shots_dir(tmp_path), exist_ok=True)
     assert browser.save_screenshot(os.path.join(shots_dir(tmp_path), "case_studies.png"))
 
