@@ -161,16 +161,26 @@ def runs(store: Optional[Path] = StoreOpt):
         console.print("no runs yet — start one with `agora run`")
         return
     table = Table()
-    for col in ("run", "task", "policy", "audience", "seed", "contests", "status", "secs", "abstain", "A wins"):
+    for col in ("run", "kind", "task", "policy", "audience", "seed", "contests", "status", "secs", "abstain", "A wins"):
         table.add_column(col, no_wrap=col in {"run", "status", "contests"})
-    for r in df.itertuples():
-        m = r.metrics
+    for r in df.itertuples():  # every kind of entry (contest, train, sweep, audit, ...): absent fields stay blank
+        m = r.metrics if isinstance(r.metrics, dict) else {}
+        shares = m.get("win_share") if isinstance(m.get("win_share"), dict) else {}
         table.add_row(
-            r.run_id, r.task, r.policy if not r.opponent else f"{r.policy} vs {r.opponent}", r.audience, str(r.seed),
-            f"{r.contests_done}/{r.contests_planned}", r.status, f"{r.seconds or 0:.1f}",
-            str(m.get("abstentions", "")), f"{m.get('win_share', {}).get('A', '')}",
+            r.run_id, _text(r.kind), _text(r.task), _text(r.policy) + (f" vs {r.opponent}" if _text(r.opponent) else ""),
+            _text(r.audience), _text(r.seed), f"{_text(r.contests_done)}/{_text(r.contests_planned)}", _text(r.status),
+            f"{r.seconds:.1f}" if _text(r.seconds) else "", _text(m.get("abstentions")), _text(shares.get("A")),
         )
     console.print(table)
+
+
+def _text(value) -> str:
+    """A table cell: blank for None/NaN, integers without a trailing .0."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 @app.command()

@@ -47,6 +47,21 @@ def test_runs_on_empty_store(tmp_path):
     assert "no runs yet" in invoke("runs", "--store", tmp_path / "runs").output
 
 
+def test_runs_lists_entries_of_every_kind(tmp_path):
+    """Sweeps, trainings and audits have no seed or win shares: their cells stay blank instead of failing."""
+    from agora.sim.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    store.create_entry("sweep", {"name": "grid"}, run_id="sweep-grid-0123abcd", contests_planned=12)
+    store.create_entry("train", {"method": "rft"}, task="sales", seed=3)
+    result = invoke("runs", "--store", store.root)
+    assert result.exit_code == 0, result.output
+    [sweep] = [ln for ln in result.output.splitlines() if "sweep-grid" in ln]
+    [train] = [ln for ln in result.output.splitlines() if "│ train" in ln]
+    assert "│ sweep" in sweep and "0/12" in sweep and "nan" not in result.output
+    assert "sales" in train and " 3 " in train and "3.0" not in train
+
+
 def test_import_amazon_metadata_into_a_scenario_file(tmp_path):
     import json
 
