@@ -115,7 +115,7 @@ class ContestModel(mesa.Model):
         for anchor, row, texts in zip(anchors, prompts, completions):
             messages = []
             for w, prompt, completion in zip(self.writers, row, texts):
-                written = w.read(self.task, anchor, completion or "")
+                written = w.read(self.task, anchor, completion)
                 messages.append({"writer": w, "prompt": prompt, "written": written, "text": written.text})
             out.append(messages)
         return out

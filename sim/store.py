@@ -120,10 +120,21 @@ class RunStore:
             db.execute(f"UPDATE runs SET {cols} WHERE run_id = ?", (*fields.values(), run_id))
 
     def list(self) -> pd.DataFrame:
+        return self._select("")
+
+    def row(self, run_id: str) -> pd.Series:
+        """One run's index row, read on its own (a sweep worker asks about its cell, not the whole store)."""
+        rows = self._select("WHERE run_id = ?", (run_id,))
+        if rows.empty:
+            raise AgoraError(f"run {run_id!r} is not in the index of store {self.root}")
+        return rows.iloc[0]
+
+    def _select(self, where: str, args: tuple = ()) -> pd.DataFrame:
+        """Index rows with a killed run shown as interrupted and metrics parsed."""
         if self.readonly and not self.index.is_file():
             return pd.DataFrame(columns=[c.split()[0] for c in _COLUMNS.strip().replace("\n", " ").split(", ")])
         with closing(self._db()) as db:
-            df = pd.read_sql_query("SELECT * FROM runs ORDER BY run_id", db)
+            df = pd.read_sql_query(f"SELECT * FROM runs {where} ORDER BY run_id", db, params=args)
         df["status"] = [_live_status(s, pid, host) for s, pid, host in zip(df["status"], df["pid"], df["host"])]
         df["metrics"] = [json.loads(m) if isinstance(m, str) and m else {} for m in df["metrics"]]
         return df
@@ -215,11 +226,12 @@ class Run:
             atomic_parquet(df, self.path / f"{name}.parquet")
         (self.path / "metrics.json").write_text(json.dumps(metrics, indent=2))
         shutil.rmtree(self.parts)
-        self.index_finished(round(seconds, 2))
+        self.index_finished(metrics, round(seconds, 2))
 
-    def index_finished(self, seconds: float | None = None) -> None:
-        """Record in the index what the folder says; also repairs the row of a run killed while finishing."""
-        metrics = json.loads((self.path / "metrics.json").read_text())
+    def index_finished(self, metrics: dict | None = None, seconds: float | None = None) -> None:
+        """Record the run as finished in the index; without `metrics`, from the folder's metrics.json — which
+        repairs the row of a run killed between consolidating and indexing."""
+        metrics = metrics if metrics is not None else json.loads((self.path / "metrics.json").read_text())
         self.store.update(
             self.run_id, status="finished", finished_at=_now(), seconds=seconds, metrics=json.dumps(metrics),
             contests_done=metrics.get("contests", 0),

@@ -145,11 +145,14 @@ def run_cell(store_root: str, run_id: str, config: dict, max_calls: int | None =
     store = RunStore(store_root)
     path = store.root / run_id
     if (path / "config.yaml").is_file():
-        run = Run(store, run_id)
+        run, row = Run(store, run_id), store.row(run_id)
         if run.finished():
-            run.index_finished()  # repairs the index of a run killed while finishing; harmless otherwise
+            if row["status"] != "finished":  # killed between consolidating its tables and indexing them
+                run.index_finished()
         else:
-            _check_not_running(store, run_id)
+            if row["status"] == "running" and row["host"] == socket.gethostname() and int(row["pid"]) != os.getpid():
+                # e.g. an orphaned worker of a killed sweep, still alive: not run a second time
+                raise AgoraError(f"run {run_id} is still being run by process {int(row['pid'])}; wait for it or kill it")
             run = resume_run(run_id, store)
     else:
         cfg = RunConfig.model_validate(config)
@@ -158,20 +161,13 @@ def run_cell(store_root: str, run_id: str, config: dict, max_calls: int | None =
         cfg.max_calls = _tighter(cfg.max_calls, max_calls)
         cfg.max_tokens = _tighter(cfg.max_tokens, max_tokens)
         run = start_run(cfg, store, run_id=run_id)
-    row = store.list().set_index("run_id").loc[run_id]
+    row = store.row(run_id)
     return {"run_id": run_id, "status": row["status"], "contests_done": int(row["contests_done"] or 0),
             "seconds": row["seconds"], "metrics": row["metrics"]}
 
 
 def _tighter(a: int | None, b: int | None) -> int | None:
     return min(x for x in (a, b) if x is not None) if (a, b) != (None, None) else None
-
-
-def _check_not_running(store: RunStore, run_id: str) -> None:
-    """A cell whose process (e.g. an orphaned worker of a killed sweep) is still alive is not run a second time."""
-    row = store.list().set_index("run_id").loc[run_id]
-    if row["status"] == "running" and row["host"] == socket.gethostname() and int(row["pid"]) != os.getpid():
-        raise AgoraError(f"run {run_id} is still being run by process {int(row['pid'])}; wait for it or kill it")
 
 
 Report = Callable[[dict], None]  # called with each finished cell's result

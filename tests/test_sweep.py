@@ -121,8 +121,10 @@ def test_training_cells_train_the_opponent_once_and_a_rerun_reuses_it(tmp_path, 
         assert saved["opponent"] == f"hf:{store.root / (plan.run_id(i) + '-train')}/round-1/checkpoint"
         assert yaml.safe_load((store.root / f"{plan.run_id(i)}-train" / "config.yaml").read_text())["method"] == method
     trained = (store.root / f"{plan.run_id(0)}-train" / "metrics.json").stat().st_mtime_ns
+    seconds = store.row(plan.run_id(0))["seconds"]
     run_sweep(plan, store, LocalEngine(1))  # everything done: nothing retrained, nothing re-run
     assert (store.root / f"{plan.run_id(0)}-train" / "metrics.json").stat().st_mtime_ns == trained
+    assert seconds > 0 and store.row(plan.run_id(0))["seconds"] == seconds  # the index row is left as it was
     assert len(store.list()) == len(list(store.root.glob("*/config.yaml")))
 
 
