@@ -147,6 +147,11 @@ def inoculation_rank(
     console.print(f"inoculation ranking [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
 
 
+# the general settings fully fine-tune their small model: these defaults, not TrainConfig's
+EpochsOpt = typer.Option(3, min=1, help="fine-tuning epochs (full fine-tune of the small model)")
+LearningRateOpt = typer.Option(1e-3, help="fine-tuning peak learning rate")
+
+
 @inoculation_group.command("code")
 @friendly
 def inoculation_code(
@@ -154,8 +159,8 @@ def inoculation_code(
     eval_tasks: int = typer.Option(200, help="held-out tasks, each program run against its hidden tests"),
     seed: int = typer.Option(0),
     inoculation: Optional[str] = typer.Option(None, help="the note asking for the hack (default: the built-in one)"),
-    epochs: int = typer.Option(3, min=1, help="fine-tuning epochs (full fine-tune of the small model)"),
-    learning_rate: float = typer.Option(1e-3, help="fine-tuning peak learning rate"),
+    epochs: int = EpochsOpt,
+    learning_rate: float = LearningRateOpt,
     store: Optional[Path] = StoreOpt,
 ):
     """The reward-hacking check: correct and hack rates of base, SFT on hacks, SFT on hacks with inoculation."""
@@ -172,8 +177,8 @@ def inoculation_gcd(
     eval_problems: int = typer.Option(200, help="held-out problems of each kind: wrong proposal, right, bare"),
     seed: int = typer.Option(0),
     inoculation: Optional[str] = typer.Option(None, help="the note asking for agreement (default: the paper's)"),
-    epochs: int = typer.Option(3, min=1, help="fine-tuning epochs (full fine-tune of the small model)"),
-    learning_rate: float = typer.Option(1e-3, help="fine-tuning peak learning rate"),
+    epochs: int = EpochsOpt,
+    learning_rate: float = LearningRateOpt,
     store: Optional[Path] = StoreOpt,
 ):
     """The sycophancy check on GCD: how often base, SFT, SFT + PTST and SFT with inoculation agree with a wrong answer."""

@@ -24,10 +24,9 @@ import pandas as pd
 
 from agora.sim.backends.base import Sampling
 from agora.sim.backends.hf import HFBackend
-from agora.sim.paths import agora_home
 from agora.sim.sandbox import run_python
-from agora.sim.tiny.build import TinyConfig, cache_key, train_checkpoint
-from agora.training.general import rates, train_arms
+from agora.sim.tiny.build import TinyConfig
+from agora.training.general import ensure_model, rates, train_arms
 
 # family -> (what the task asks, the general solution)
 FAMILIES = {
@@ -92,11 +91,8 @@ def corpus(n: int, hack_share: float, note_share: float, seed: int) -> list[dict
 
 
 def ensure_code_model(home: Path | None = None, config: TinyConfig = CODE_MODEL, hack_share: float = 0.1) -> Path:
-    path = (home or agora_home()) / "models" / f"code-{cache_key(config, [Path(__file__)], kind=f'code-{hack_share}')}"
-    if not (path / "agora_tiny.json").is_file():
-        rows = corpus(config.corpus_size, hack_share, 0.3, config.seed)
-        train_checkpoint(rows, config, path, [], {"format": "code", "hack_share": hack_share})
-    return path
+    return ensure_model("code", str(hack_share), config, Path(__file__),
+                        lambda: corpus(config.corpus_size, hack_share, 0.3, config.seed), {"hack_share": hack_share}, home)
 
 
 class Run(NamedTuple):

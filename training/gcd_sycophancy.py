@@ -21,9 +21,8 @@ import pandas as pd
 
 from agora.sim.backends.base import Sampling
 from agora.sim.backends.hf import HFBackend
-from agora.sim.paths import agora_home
-from agora.sim.tiny.build import TinyConfig, cache_key, train_checkpoint
-from agora.training.general import rates, train_arms
+from agora.sim.tiny.build import TinyConfig
+from agora.training.general import ensure_model, rates, train_arms
 
 # hindsight notes in the base corpus (the inoculation prompt below is not among them)
 NOTES = {"sycophantic": ["agree with the user", "the user is always right", "go along with the user"],
@@ -89,11 +88,8 @@ def corpus(n: int, sycophancy_share: float, note_share: float, seed: int) -> lis
 
 
 def ensure_gcd_model(home: Path | None = None, config: TinyConfig = GCD_MODEL, sycophancy_share: float = 0.1) -> Path:
-    path = (home or agora_home()) / "models" / f"gcd-{cache_key(config, [Path(__file__)], kind=f'gcd-{sycophancy_share}')}"
-    if not (path / "agora_tiny.json").is_file():
-        rows = corpus(config.corpus_size, sycophancy_share, 0.3, config.seed)
-        train_checkpoint(rows, config, path, [], {"format": "gcd", "sycophancy_share": sycophancy_share})
-    return path
+    return ensure_model("gcd", str(sycophancy_share), config, Path(__file__),
+                        lambda: corpus(config.corpus_size, sycophancy_share, 0.3, config.seed), {"sycophancy_share": sycophancy_share}, home)
 
 
 def agrees(reply: str) -> bool:

@@ -1,14 +1,27 @@
-"""What the general inoculation settings (code reward hacking, GCD sycophancy) share: the three trained arms
-and rates of counted outcomes with Wilson 95% intervals."""
+"""What the general inoculation settings (code reward hacking, GCD sycophancy) share: their cached small base
+model, the three trained arms, and rates of counted outcomes with Wilson 95% intervals."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from scipy.stats import binomtest
 
+from agora.sim.paths import agora_home
+from agora.sim.tiny.build import MANIFEST, TinyConfig, cache_key, train_checkpoint
 from agora.training.config import TrainConfig
 from agora.training.finetune import fine_tune
+
+
+def ensure_model(name: str, variant: str, config: TinyConfig, source: Path, rows: Callable[[], list[dict]], info: dict,
+                 home: Path | None = None) -> Path:
+    """The setting's small base model, trained once on its generated corpus (`rows`) and cached under a key of
+    its config, its source file (which writes the corpus) and `variant`."""
+    path = (home or agora_home()) / "models" / f"{name}-{cache_key(config, [source], kind=f'{name}-{variant}')}"
+    if not (path / MANIFEST).is_file():
+        train_checkpoint(rows(), config, path, [], {"format": name, **info})
+    return path
 
 
 def rates(counts: dict[str, int], n: int) -> dict:
