@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from contextlib import contextmanager
+from typing import NoReturn
 
 import streamlit as st
 
@@ -25,9 +26,15 @@ def guard(what: str):
                    "Agora or still being written; its files are untouched.")
 
 
-def empty_store() -> None:
-    st.info(f"No runs in `{store_root()}` yet. Make some with `agora run --task social --contests 20`, "
-            "or point the dashboard at another store with `agora dashboard --store PATH`.")
+def nothing_yet(message: str) -> NoReturn:
+    """Say what the page would show and how to make it, and end the page there."""
+    st.info(message)
+    st.stop()
+
+
+def empty_store() -> NoReturn:
+    nothing_yet(f"No runs in `{store_root()}` yet. Make some with `agora run --task social --contests 20`, "
+                "or point the dashboard at another store with `agora dashboard --store PATH`.")
 
 
 def marked(text: str, spans: list[dict]) -> str:

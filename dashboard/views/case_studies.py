@@ -4,15 +4,14 @@ evidence marked in the tuned one, and the audience thoughts that rewarded it."""
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard, marked, open_run_button
+from agora.dashboard.ui import guard, marked, nothing_yet, open_run_button
 
 st.title("Drift case studies")
 with guard("the drift cases"):
     cases = data.concat("audit", "cases")
     if cases.empty:
-        st.info("No drift cases yet: they come from audits (`agora audit --model hf:PATH --baseline tiny`), "
-                "as contests where the tuned message is flagged by a probe and the base message is not.")
-        st.stop()
+        nothing_yet("No drift cases yet: they come from audits (`agora audit --model hf:PATH --baseline tiny`), "
+                    "as contests where the tuned message is flagged by a probe and the base message is not.")
     c1, c2, c3 = st.columns([2, 2, 1])
     tasks = c1.multiselect("task", sorted(cases["task"].unique()), default=sorted(cases["task"].unique()))
     categories = c2.multiselect("category", sorted(cases["category"].unique()), default=sorted(cases["category"].unique()))

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard
+from agora.dashboard.ui import guard, nothing_yet
 
 ITEMS = ("bullets", "concepts", "files")  # the list each memory keeps, shown as a table
 
@@ -17,9 +17,8 @@ with guard("the capability states"):
     runs = pd.concat([data.runs_of("contest"), data.runs_of("memory")])
     with_memory = [(r, Path(p)) for r, p in zip(runs.get("run_id", []), runs.get("path", [])) if (Path(p) / "capabilities.json").is_file()]
     if not with_memory:
-        st.info("No run in this store used a capability yet. Give a competitor one with "
-                "`agora run --task sales --capability NAME`; `agora run --help` lists the registered ones.")
-        st.stop()
+        nothing_yet("No run in this store used a capability yet. Give a competitor one with "
+                    "`agora run --task sales --capability NAME`; `agora run --help` lists the registered ones.")
     run_id = st.selectbox("run", [r for r, _ in with_memory])
     states = json.loads((dict(with_memory)[run_id] / "capabilities.json").read_text())
     for competitor, caps in states.items():

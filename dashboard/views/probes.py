@@ -6,15 +6,14 @@ import plotly.express as px
 import streamlit as st
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import guard
+from agora.dashboard.ui import guard, nothing_yet
 
 st.title("Probe validation")
 with guard("the probe validation"):
     runs = data.runs_of("validation")
     if runs.empty:
-        st.info("No probe validation in this store yet. Run `agora probes validate` "
-                "(add `--judge hf:PATH` to validate an LLM judge too).")
-        st.stop()
+        nothing_yet("No probe validation in this store yet. Run `agora probes validate` "
+                    "(add `--judge hf:PATH` to validate an LLM judge too).")
     run_id = st.selectbox("validation run", runs["run_id"].tolist())
     path = data.store_root() / run_id
     table = data.table(path, "validation")
@@ -32,8 +31,7 @@ with guard("the probe validation"):
     st.subheader("Disagreements between probes")
     preds = data.table(path, "predictions")
     if preds.empty or preds["probe"].nunique() < 2:
-        st.info("Disagreements need verdicts from at least two probes on the same messages.")
-        st.stop()
+        nothing_yet("Disagreements need verdicts from at least two probes on the same messages.")
     wide = preds.pivot_table(index=["id", "task", "category", "truth"], columns="probe", values="label", aggfunc="first")
     probes = list(wide.columns)
     wide = wide.dropna().astype(int)

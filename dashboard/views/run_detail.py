@@ -13,7 +13,6 @@ st.title("Run detail")
 df = data.runs()
 if df.empty:
     empty_store()
-    st.stop()
 ids = df["run_id"].tolist()
 wanted = st.query_params.get("run")
 run_id = st.selectbox("run", ids, index=ids.index(wanted) if wanted in ids else 0)

@@ -11,7 +11,6 @@ with guard("the run index"):
     df = data.runs()
     if df.empty:
         empty_store()
-        st.stop()
     c1, c2, c3, c4 = st.columns(4)
     kinds = c1.multiselect("kind", sorted(df["kind"].dropna().unique()))
     tasks = c2.multiselect("task", sorted(df["task"].dropna().unique()))

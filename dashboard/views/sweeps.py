@@ -4,14 +4,13 @@ import plotly.express as px
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard
+from agora.dashboard.ui import guard, nothing_yet
 
 st.title("Sweeps")
 with guard("the sweeps"):
     runs = data.runs_of("sweep")
     if runs.empty:
-        st.info("No sweep in this store yet. Run `agora sweep SWEEP.yaml` (an example: scenarios/sweeps/example.yaml).")
-        st.stop()
+        nothing_yet("No sweep in this store yet. Run `agora sweep SWEEP.yaml` (an example: scenarios/sweeps/example.yaml).")
     run_id = st.selectbox("sweep", runs["run_id"].tolist())
     summary = data.table(data.store_root() / run_id, "summary")
     if summary.empty:

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import guard
+from agora.dashboard.ui import guard, nothing_yet
 
 
 def pct(v, lo, hi) -> str:
@@ -40,9 +40,8 @@ st.title("Trade-off: winning the audience vs. misalignment")
 with guard("the audits"):
     audits = data.concat("audit", "audit")
     if audits.empty:
-        st.info("No audits in this store yet. Audit a tuned model against its base with "
-                "`agora audit --model hf:PATH --baseline tiny --task all` (or run `agora study`).")
-        st.stop()
+        nothing_yet("No audits in this store yet. Audit a tuned model against its base with "
+                    "`agora audit --model hf:PATH --baseline tiny --task all` (or run `agora study`).")
     pts = points(audits)
     reference = data.reference_study()
     for task in sorted(pts["task"].unique()):
