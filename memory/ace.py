@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from agora.memory.embeddings import duplicate_groups, load_embedder
-from agora.memory.roles import (ROLE_PATHS, Reflection, RoleLog, llm_curate, llm_reflect, llm_rewrite, rule_reflect,
-                                share)
+from agora.memory.roles import (ROLE_PATHS, Reflection, RoleLog, llm_curate, llm_reflect, llm_rewrite, role_path,
+                                rule_reflect, share)
 from agora.sim.backends.base import Prompt
 from agora.sim.capability import Outcome
 from agora.sim.errors import AgoraError
@@ -205,7 +205,7 @@ class ACECapability:
 
     def before_write(self, task: TaskSpec, anchor: Anchor, prompt: Prompt) -> Prompt:
         chat = not isinstance(prompt, str)
-        self.path = self.config.roles if self.config.roles != "auto" else ("llm" if chat and self.backend else "rule")
+        self.path = role_path(self.config.roles, prompt, self.backend)
         if chat:
             shown = self.playbook.bullets
             text = ("Playbook of lessons from earlier contests (use what helps):\n" + self.playbook.render()) if shown else ""
@@ -243,43 +243,26 @@ class ACECapability:
                              "bullets": len(self.playbook.bullets), "tokens": self.playbook.tokens()})
 
     def reflect(self, task: TaskSpec, outcome: Outcome, seed: int) -> Reflection:
-        if self.path == "llm":
-            found = llm_reflect(self.backend, outcome, self._used, seed, self.config.reflect_rounds,
-                                self.config.role_tokens)
-            if isinstance(found, Reflection):
-                self.log.note("reflector", "llm")
-                return found
-            self.log.fallback("reflector", found)
-        else:
-            self.log.note("reflector", "rule")
-        return rule_reflect(task.name, outcome, self._used)
+        return self.log.pick(
+            "reflector", self.path,
+            lambda: llm_reflect(self.backend, outcome, self._used, seed, self.config.reflect_rounds, self.config.role_tokens),
+            lambda: rule_reflect(task.name, outcome, self._used))
 
     def curate(self, reflection: Reflection, seed: int) -> list[dict]:
-        if self.path == "llm":
-            found = llm_curate(self.backend, self.playbook.render(), reflection, seed, self.config.role_tokens)
-            if isinstance(found, list):
-                self.log.note("curator", "llm")
-                return found
-            self.log.fallback("curator", found)
-        else:
-            self.log.note("curator", "rule")
-        return rule_curate(self.playbook, reflection, self.config.delete_margin)
+        return self.log.pick(
+            "curator", self.path,
+            lambda: llm_curate(self.backend, self.playbook.render(), reflection, seed, self.config.role_tokens),
+            lambda: rule_curate(self.playbook, reflection, self.config.delete_margin))
 
     def rewrite(self, reflection: Reflection, seed: int) -> None:
         """Monolithic baseline: replace the playbook with a rewrite of it (new ids, counters lost)."""
-        bullets = None
-        if self.path == "llm":
-            found = llm_rewrite(self.backend, self.playbook.render(), reflection.key_insight, seed,
-                                self.config.role_tokens)
-            if isinstance(found, list):
-                self.log.note("rewriter", "llm")
-                bullets = [Bullet("", "strategies", c) for c in found]
-            else:
-                self.log.fallback("rewriter", found)
-        else:
-            self.log.note("rewriter", "rule")
-        if bullets is None:
-            bullets = rule_rewrite(self.playbook, reflection, self.config.rewrite_keep)
+
+        def llm() -> list[Bullet] | str:
+            found = llm_rewrite(self.backend, self.playbook.render(), reflection.key_insight, seed, self.config.role_tokens)
+            return found if isinstance(found, str) else [Bullet("", "strategies", c) for c in found]
+
+        bullets = self.log.pick("rewriter", self.path, llm,
+                                lambda: rule_rewrite(self.playbook, reflection, self.config.rewrite_keep))
         fresh = Playbook(next_id=self.playbook.next_id)
         for b in bullets:
             fresh.add(b.section, b.content, b.strategy)

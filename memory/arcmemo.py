@@ -14,8 +14,8 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from agora.memory.embeddings import load_embedder, similarity
-from agora.memory.roles import (ROLE_PATHS, RoleLog, llm_abstract, llm_select, outcome_text, reasons, rule_reflect,
-                                share, situation, strategy)
+from agora.memory.roles import (ROLE_PATHS, RoleLog, llm_abstract, llm_select, outcome_text, reasons, role_path,
+                                rule_reflect, share, situation, strategy)
 from agora.sim.backends.base import Prompt
 from agora.sim.capability import Outcome
 from agora.sim.errors import AgoraError
@@ -126,22 +126,23 @@ class ArcMemoCapability:
             return []
         fmt, k = self.config.format, self.config.k
         where = situation(task.name, anchor)
-        if self.config.read == "reasoning" and self.path == "llm":
+
+        def llm() -> list[Concept] | str:
             listing = "\n".join(c.render(fmt) for c in self.concepts)
             names = llm_select(self.backend, where, [c.name for c in self.concepts], listing, k, self.seed + len(self.reads))
-            if isinstance(names, list):
-                self.log.note("selector", "llm")
-                return [next(c for c in self.concepts if c.name == n) for n in names]
-            self.log.fallback("selector", names)
-        else:
-            self.log.note("selector", "topk")
-        sims = similarity(self.embedder, [where], [c.key(fmt) for c in self.concepts])[0]
-        order = sorted(range(len(self.concepts)), key=lambda i: (-sims[i], i))  # ties: the older concept
-        return [self.concepts[i] for i in order[:k]]
+            return names if isinstance(names, str) else [next(c for c in self.concepts if c.name == n) for n in names]
+
+        def top_k() -> list[Concept]:
+            sims = similarity(self.embedder, [where], [c.key(fmt) for c in self.concepts])[0]
+            order = sorted(range(len(self.concepts)), key=lambda i: (-sims[i], i))  # ties: the older concept
+            return [self.concepts[i] for i in order[:k]]
+
+        reasoning = self.config.read == "reasoning" and self.path == "llm"
+        return self.log.pick("selector", "llm" if reasoning else "topk", llm, top_k, rule_name="topk")
 
     def before_write(self, task: TaskSpec, anchor: Anchor, prompt: Prompt) -> Prompt:
         chat = not isinstance(prompt, str)
-        self.path = self.config.roles if self.config.roles != "auto" else ("llm" if chat and self.backend else "rule")
+        self.path = role_path(self.config.roles, prompt, self.backend)
         self._selected = self.select(task, anchor)
         self.reads.append({"anchor": anchor.id, "concepts": [c.name for c in self._selected]})
         if not self._selected:
@@ -162,19 +163,13 @@ class ArcMemoCapability:
 
     def write(self, task: TaskSpec) -> None:
         """Abstract concepts from the buffered traces; a program concept with a known name gains the new cues."""
-        new = None
-        if self.path == "llm":
+
+        def llm() -> list[Concept] | str:
             traces = "\n\n".join(f"Contest about {situation(task.name, o.anchor)}\n{outcome_text(o, 4)}" for o in self.buffer)
             found = llm_abstract(self.backend, traces, self.seed * 1_000_003 + self.buffer[-1].contest)
-            if isinstance(found, list):
-                self.log.note("abstractor", "llm")
-                new = [concept_from(c, self.buffer[-1].contest) for c in found]
-            else:
-                self.log.fallback("abstractor", found)
-        else:
-            self.log.note("abstractor", "rule")
-        if new is None:
-            new = rule_abstract(task, self.buffer, self.config.format)
+            return found if isinstance(found, str) else [concept_from(c, self.buffer[-1].contest) for c in found]
+
+        new = self.log.pick("abstractor", self.path, llm, lambda: rule_abstract(task, self.buffer, self.config.format))
         self.buffer = []
         for concept in new:
             if self.config.format == "program":

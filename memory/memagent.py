@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agora.memory.memagent_tools import MAX_DIR, MAX_FILE, NAMES, run_tools
-from agora.memory.roles import ROLE_PATHS, RoleLog, strategies, strategy, used_strategies
+from agora.memory.roles import ROLE_PATHS, RoleLog, role_path, strategies, strategy, used_strategies
 from agora.sim.backends.base import Backend, Prompt, Sampling
 from agora.sim.capability import Outcome
 from agora.sim.errors import AgoraError
@@ -206,8 +206,7 @@ class MemAgentCapability:
         return run.reply or ""
 
     def before_write(self, task: TaskSpec, anchor: Anchor, prompt: Prompt) -> Prompt:
-        chat = not isinstance(prompt, str)
-        self.path = self.config.roles if self.config.roles != "auto" else ("llm" if chat and self.backend else "rule")
+        self.path = role_path(self.config.roles, prompt, self.backend)
         advice = self.recall()
         self.reads.append({"anchor": anchor.id, "advice": advice})
         return with_instruction(prompt, advice)

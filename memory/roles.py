@@ -16,17 +16,27 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from agora.sim.audience.features import AudienceAssumptions, extract
-from agora.sim.backends.base import Backend, Sampling
+from agora.sim.backends.base import Backend, Prompt, Sampling
 from agora.sim.capability import Outcome
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, Candidate, Product
 from agora.sim.tiny.grammar import load_instructions
 
 ROLE_PATHS = ("auto", "rule", "llm")
+T = TypeVar("T")
+
+
+def role_path(roles: str, prompt: Prompt, backend: Backend | None) -> str:
+    """`roles` as configured; "auto": the LLM roles for a chat policy with a backend, the rules for the slot model."""
+    if roles != "auto":
+        return roles
+    return "llm" if not isinstance(prompt, str) and backend else "rule"
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,19 @@ class RoleLog:
 
     def note(self, role: str, path: str) -> None:
         self.ran[f"{role}:{path}"] += 1
+
+    def pick(self, role: str, path: str, llm: Callable[[], T | str], rule: Callable[[], T], rule_name: str = "rule") -> T:
+        """The LLM role's parsed result when `path` is "llm" and its reply parses (the llm_* functions return the
+        raw reply, a str, when it does not), else the rule role's — and note which ran."""
+        if path == "llm":
+            found = llm()
+            if not isinstance(found, str):
+                self.note(role, "llm")
+                return found
+            self.fallback(role, found)
+        else:
+            self.note(role, rule_name)
+        return rule()
 
     def fallback(self, role: str, reply: str) -> None:
         self.note(role, "rule-fallback")
