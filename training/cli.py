@@ -190,10 +190,12 @@ def inoculation_gcd(
 
 def _general(name: str, setting, store: Optional[Path], *, seed: int, inoculation: Optional[str], **sizes) -> None:
     """Run one general setting's experiment into a store entry of kind "inoculation" and print its table."""
+    from agora.sim.store import atomic_parquet
+
     st = _store(store)
     run_id, path = st.create_entry("inoculation", {"experiment": name, "seed": seed, **sizes}, seed=seed)
     table = setting.experiment(path, seed=seed, inoculation=inoculation or setting.INOCULATION, **sizes)
-    table.to_parquet(path / "table.parquet", index=False)
+    atomic_parquet(table, path / "table.parquet")
     st.update(run_id, status="finished", metrics=json.dumps({"experiment": name}))
     console.print(table.to_string(index=False))
     console.print(f"{name} inoculation check [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
