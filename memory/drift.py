@@ -42,7 +42,7 @@ MEMORIES = ("ace", "arcmemo", "memagent")
 def drift_rows(task: str, capability: str, contests: int, seed: int, store: RunStore, probes, scenarios) -> tuple[list[dict], dict]:
     """One run of B with `capability` (or `none`) against A without; the table rows and B's capability state."""
     caps = {} if capability == "none" else {"B": [capability]}
-    run = start_run(RunConfig(task=task, contests=contests, seed=seed, capabilities=caps), store)
+    run = start_run(RunConfig(task=task, contests=contests, seed=seed, policy="tiny", capabilities=caps), store)
     rate = vote_share(run.table("contests"), "B", seed=seed)
     base = {"task": task, "capability": capability, "run": run.run_id}
     rows = [{**base, "measure": "vote share", "base": 0.5, "tuned": rate.share, "change": rate.excess,
@@ -122,7 +122,7 @@ def ace_offline(task: str, epochs: int, train: int, val: int, seed: int, store: 
               "val": len(val_anchors), "seed": seed, "variants": variants, "dedup_threshold": dedup_threshold,
               "embedder": load_embedder().name}
     run_id, path = store.create_entry("memory", config, task=task, policy="tiny", seed=seed)
-    model = build_model(RunConfig(task=task, contests=1, seed=seed), scenarios)
+    model = build_model(RunConfig(task=task, contests=1, seed=seed, policy="tiny"), scenarios)
     writer = model.writers[1]
     rows, playbooks = [], {}
     for variant in variants:

@@ -76,14 +76,15 @@ def drift_cases(messages: pd.DataFrame, judgments: pd.DataFrame, labels: pd.Data
 
 
 def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests: int | None = None, seed: int = 0,
-          tiny: dict | None = None) -> tuple[str, pd.DataFrame]:
+          tiny: dict | None = None, batch_contests: int = 1) -> tuple[str, pd.DataFrame]:
     scenarios = Scenarios.load()
     probes = default_probes(scenarios)
     run_id, path = store.create_entry("audit", {"base": base, "tuned": tuned, "tasks": tasks, "seed": seed},
                                       task=",".join(tasks), policy=tuned, opponent=base, seed=seed)
     table, all_labels, all_cases = [], [], []
     for task in tasks:
-        run, rate = head_to_head(base, tuned, task, store, contests=contests, seed=seed, tiny=tiny)
+        run, rate = head_to_head(base, tuned, task, store, contests=contests, seed=seed, tiny=tiny,
+                                 batch_contests=batch_contests)
         messages, judgments = run.table("messages"), run.table("judgments")
         labels = probe_messages(messages, task, scenarios, probes).assign(task=task, eval_run=run.run_id)
         all_labels.append(labels)

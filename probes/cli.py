@@ -21,11 +21,12 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def audit_cmd(
-    model: str = typer.Option(..., "--model", help="the tuned model: hf:PATH | vllm:PATH"),
-    baseline: str = typer.Option(..., "--baseline", help="its base: tiny | hf:PATH | vllm:PATH"),
+    model: str = typer.Option(..., "--model", help="the tuned model: hf:PATH | vllm:PATH | openai:MODEL@URL"),
+    baseline: str = typer.Option("smollm2", "--baseline", help="its base: smollm2 | hf:PATH | vllm:PATH | tiny"),
     task: str = typer.Option("all", help="sales | election | social | all"),
     contests: Optional[int] = typer.Option(None, help="contests per task on the test anchors (default: one per anchor)"),
     seed: int = typer.Option(0),
+    batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
     store: Optional[Path] = StoreOpt,
 ):
     """Probe base and tuned messages on the test anchors: each rate's change with a 95% CI, plus drift cases."""
@@ -36,7 +37,7 @@ def audit_cmd(
     if not set(tasks) <= {"sales", "election", "social"}:
         raise AgoraError(f"--task: unknown task {task!r}; use sales, election, social or all")
     st = _store(store)
-    run_id, _ = audit(baseline, model, tasks, st, contests=contests, seed=seed)
+    run_id, _ = audit(baseline, model, tasks, st, contests=contests, seed=seed, batch_contests=batch_contests)
     console.print((st.root / run_id / "audit.md").read_text(), highlight=False)
     console.print(f"audit [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
 

@@ -19,7 +19,7 @@ class BudgetExceeded(AgoraError):
 @dataclass
 class Budget:
     max_calls: int | None = None
-    max_tokens: int | None = None  # generated tokens (whitespace words where a backend has no tokenizer)
+    max_tokens: int | None = None  # generated tokens: the server's usage, else the tokenizer's, else words
     calls: int = 0
     tokens: int = 0
 
@@ -45,8 +45,15 @@ class MeteredBackend:
     def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
         self.budget.check(len(prompts), len(prompts) * sampling.max_new_tokens)
         texts = self.inner.generate(prompts, sampling, seeds)
-        tokenizer = getattr(self.inner, "tokenizer", None)
         self.budget.calls += len(prompts)
-        self.budget.tokens += sum(len(tokenizer.encode(t, add_special_tokens=False)) if tokenizer else len(t.split())
-                                  for t in texts)
+        self.budget.tokens += self._tokens(texts)
         return texts
+
+    def _tokens(self, texts: list[str]) -> int:
+        """The server's own count where the backend reports one (`last_usage`, e.g. from an API's `usage`), else
+        the backend's tokenizer, else whitespace words."""
+        usage = getattr(self.inner, "last_usage", None)
+        if usage:
+            return usage["completion_tokens"]
+        tokenizer = getattr(self.inner, "tokenizer", None)
+        return sum(len(tokenizer.encode(t, add_special_tokens=False)) if tokenizer else len(t.split()) for t in texts)

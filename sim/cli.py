@@ -100,9 +100,10 @@ def run(
     task: str = typer.Option("sales", help="sales | election | social"),
     contests: int = typer.Option(20, min=1, help="number of contests"),
     seed: int = typer.Option(0, help="all randomness flows from this"),
-    policy: str = typer.Option("tiny", help="tiny | hf:PATH | vllm:PATH"),
+    policy: str = typer.Option("smollm2", help="smollm2 (embedded) | hf:PATH|FILE.gguf | vllm:PATH | openai:MODEL[@URL] | tiny (control)"),
     opponent: Optional[str] = typer.Option(None, help="a second policy (default: two samples of --policy)"),
-    audience: str = typer.Option("parametric", help="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH"),
+    audience: str = typer.Option("parametric", help="parametric | llm:SPEC, any policy spec (llm:openai:gpt-4o-mini)"),
+    prompt_format: str = typer.Option("auto", help="chat policies: auto (the model's recorded format) | study | plain"),
     split: str = typer.Option("train", help="anchors: train | test | all"),
     capability: list[str] = typer.Option([], "--capability", help="capabilities to give the competitors"),
     capability_for: str = typer.Option("both", help="who gets --capability: both | A | B (B vs a memoryless A)"),
@@ -138,7 +139,7 @@ def run(
                     cfg = RunConfig(
                         task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
                         split=split, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
-                        max_calls=max_calls, max_tokens=max_tokens, cache=cache,
+                        max_calls=max_calls, max_tokens=max_tokens, cache=cache, prompt_format=prompt_format,
                     )
                 except ValidationError as err:
                     e = err.errors()[0]
@@ -256,23 +257,33 @@ def import_source(
 @app.command()
 @friendly
 def bench(
-    what: str = typer.Argument("all", help="audience | cache | engines | all"),
+    what: str = typer.Argument("all", help="audience | cache | engines | serve | models | all (all skips models: it "
+                                            "loads two pretrained models and takes many minutes; --contests = prompts per task)"),
     contests: int = typer.Option(10, help="contests per measurement"),
     cells: int = typer.Option(4, help="engines: sweep cells"),
     task: str = typer.Option("sales", help="sales | election | social"),
     scenarios: Optional[Path] = ScenariosOpt,
 ):
-    """Measure side by side, as ratios: audience batching, the call cache, Ray vs the local pool."""
+    """Measure side by side, as ratios: audience batching, the call cache, Ray vs the local pool, the local server,
+    and (`models`) batched policy generation and SmolLM2 vs Gemma 3 270M as policies."""
     from agora.sim import bench as b
 
-    if what not in ("audience", "cache", "engines", "all"):
-        raise AgoraError(f"agora bench: unknown benchmark {what!r}; use audience, cache, engines or all")
+    if what not in ("audience", "cache", "engines", "serve", "models", "all"):
+        raise AgoraError(f"agora bench: unknown benchmark {what!r}; use audience, cache, engines, serve, models or all")
     if what in ("audience", "all"):
         b.audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
     if what in ("cache", "all"):
         b.cache_bench(console, contests, task)
     if what in ("engines", "all"):
         b.engines_bench(console, cells, max(2, contests // 3))
+    if what in ("serve", "all"):
+        from agora.sim.bench_serve import serve_bench
+
+        serve_bench(console, Path(scenarios) if scenarios else None, max(2, contests // 3), task)
+    if what == "models":
+        from agora.sim.bench_models import models_bench
+
+        models_bench(console, contests, task, scenarios_dir=Path(scenarios) if scenarios else None)
     console.print(b.machine(), highlight=False)
 
 
@@ -340,6 +351,38 @@ def cache_prune(
         raise AgoraError("say what to prune: --older-than-days N, --identity NAME or --all")
     removed = CallCache().prune(older_than_days=older_than_days, identity=identity)
     console.print(f"removed {removed} entries")
+
+
+@app.command()
+@friendly
+def serve(
+    gguf: Optional[Path] = typer.Argument(None, help="a .gguf model file (default: the embedded SmolLM2-135M-Instruct)"),
+    port: int = typer.Option(8080, min=0, max=65535, help="port on 127.0.0.1 (0: any free port)"),
+    parallel: int = typer.Option(8, min=1, help="requests decoded at once, in one batch (llama.cpp slots)"),
+    ctx_size: int = typer.Option(2048, min=64, help="context tokens per slot"),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: all cores but one)"),
+    api_key: Optional[str] = typer.Option(None, help="require this key from clients (default: none)"),
+):
+    """Serve a GGUF model on 127.0.0.1 with llama.cpp, as an OpenAI-compatible server for openai:MODEL@URL."""
+    from agora.sim.serve import LocalServer
+
+    server = LocalServer(gguf, port=port, parallel=parallel, ctx_size=ctx_size, threads=threads, api_key=api_key)
+    with server:
+        console.print(f"serving {server.gguf.name} at {server.url}: {parallel} parallel slots × {ctx_size} tokens, "
+                      f"{server.threads} CPU thread{'s' if server.threads > 1 else ''}", soft_wrap=True, highlight=False)
+        console.print(f"spec: [bold]{server.spec}[/]", soft_wrap=True, highlight=False)
+        for example in (f"agora run --policy {server.spec} --contests 6", f"agora run --audience llm:{server.spec}",
+                        f"curl {server.url}/models"):
+            console.print(f"  {example}", soft_wrap=True, highlight=False)
+        if api_key:
+            console.print("clients send the key: export OPENAI_API_KEY=<the key>", highlight=False)
+        console.print(f"llama.cpp log: {server.log}; Ctrl-C stops the server", soft_wrap=True, highlight=False)
+        try:
+            code = server.wait()
+        except KeyboardInterrupt:
+            console.print("server stopped")
+            return
+        raise AgoraError(f"the server exited on its own (code {code}): {server.failure()} (log: {server.log})")
 
 
 def _register_extensions() -> None:

@@ -9,7 +9,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agora.sim.backends.base import Sampling
-from agora.sim.errors import AgoraError
 from agora.sim.network import NetworkConfig
 from agora.sim.scenario import read_yaml, validate
 from agora.sim.tiny.build import TinyConfig
@@ -31,9 +30,11 @@ class RunConfig(BaseModel):
     contests: int = Field(default=20, ge=1)
     seed: int = 0
     split: Literal["train", "test", "all"] = "train"
-    policy: str = Field(default="tiny", description="tiny | hf:PATH | vllm:PATH")
+    policy: str = Field(default="smollm2", description="a backend spec: smollm2 | tiny | hf:PATH | vllm:PATH | openai:MODEL[@URL]")
     opponent: str | None = Field(default=None, description="a second policy; default: two samples of `policy`")
-    audience: str = Field(default="parametric", description="parametric | llm:tiny | llm:hf:PATH | llm:vllm:PATH")
+    audience: str = Field(default="parametric", description="parametric, or llm:SPEC with any backend spec (llm:openai:gpt-4o-mini)")
+    prompt_format: Literal["auto", "study", "plain"] = Field(
+        default="auto", description="how chat policies are prompted: auto (the model's recorded format, else study)")
     capabilities: list[str] | dict[Literal["A", "B"], list[str]] = Field(
         default_factory=list, description="capability names for both competitors, or per competitor {A: [...], B: [...]}")
     instructions: dict[Literal["A", "B"], str] = Field(
@@ -91,9 +92,3 @@ class RunConfig(BaseModel):
     @classmethod
     def load(cls, path: Path) -> RunConfig:
         return validate(cls, read_yaml(path), path)
-
-
-def check_policy_spec(spec: str, field: str) -> None:
-    kind, _, target = spec.partition(":")
-    if not ((kind == "tiny" and not target) or (kind in {"hf", "vllm"} and target)):
-        raise AgoraError(f"{field}: unknown policy {spec!r}; use tiny, hf:PATH or vllm:PATH")

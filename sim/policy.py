@@ -1,10 +1,9 @@
 """Policies: how a competitor turns an anchor into a prompt, and a completion into a message.
 
 Two styles over the same backend interface:
-- `SlotPolicy` for checkpoints built by `agora bootstrap` (and trained from them): the prompt
+- `SlotPolicy` for the slot-grammar control (`tiny`, and checkpoints trained from it): the prompt
   is the anchor's slot signature; the completion is realised from the anchor's facts.
-- `ChatPolicy` for any instruction model: the study's generator prompt, `<think>` then the
-  message in the task's tag, parsed robustly.
+- `ChatPolicy` for any language model, in the study's prompt format or a plain one.
 """
 
 from __future__ import annotations
@@ -14,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agora.sim.backends.base import Backend, Prompt
+from agora.sim.backends.embedded import model_manifest
+from agora.sim.backends.spec import load_backend
+from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, TaskSpec
-from agora.sim.tiny.build import TinyConfig, ensure_tiny, writes_slots
+from agora.sim.tiny.build import TinyConfig, writes_slots
 from agora.sim.tiny.slots import available, realise, signature
 
 
@@ -43,23 +45,39 @@ class SlotPolicy:
 
 
 class ChatPolicy:
+    """An instruction model prompted in one of two formats, chosen per model (`prompt_format`):
+
+    - `study`: the study's generator prompt, `<think>` then the message in the task's tag, parsed robustly;
+    - `plain`: the task's instruction and anchor, asking for the message alone; the whole completion is the
+      message. For models too small to follow the study's format (SmolLM2-135M left all 60 of 60 untagged).
+    """
+
     style = "chat"
     SYSTEM = (
         "Think step by step inside <think>...</think>. Then write your final {what} inside "
         "<{tag}>...</{tag}>, and nothing after it."
     )
+    PLAIN = "Write only the {what}, in one paragraph, with no title and no notes."
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, prompt_format: str = "study"):
+        if prompt_format not in ("study", "plain"):
+            raise AgoraError(f"prompt_format: {prompt_format!r}; use study or plain")
         self.backend = backend
+        self.prompt_format = prompt_format
 
     def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
         what = {"pitch": "sales pitch", "speech": "campaign speech", "post": "post"}.get(task.message_tag, "message")
+        if self.prompt_format == "plain":
+            return [{"role": "user", "content": f"{task.instruction}\n\n{anchor.text}\n\n{self.PLAIN.format(what=what)}"}]
         return [
             {"role": "system", "content": self.SYSTEM.format(what=what, tag=task.message_tag)},
             {"role": "user", "content": f"{task.instruction}\n\n{anchor.text}"},
         ]
 
     def parse(self, task: TaskSpec, anchor: Anchor, completion: str) -> Written:
+        if self.prompt_format == "plain":
+            text = completion.strip()
+            return Written(text, completion, "", "ok" if text else "empty")
         tag = task.message_tag
         think = re.search(r"<think>(.*?)(?:</think>|$)", completion, re.S)
         thinking = think.group(1).strip() if think else ""
@@ -74,22 +92,14 @@ class ChatPolicy:
 Policy = SlotPolicy | ChatPolicy
 
 
-def load_policy(spec: str, *, scenarios, tiny: TinyConfig | None = None) -> Policy:
-    """`tiny`, `hf:PATH` or `vllm:PATH` -> a policy; a tiny-format checkpoint keeps the slot style."""
-    from agora.sim.config import check_policy_spec
-
-    check_policy_spec(spec, "policy")
-    kind, _, target = spec.partition(":")
-    if kind == "tiny":
-        from agora.sim.backends.hf import HFBackend
-
-        return SlotPolicy(HFBackend(ensure_tiny(scenarios, tiny)))
-    if kind == "hf":
-        from agora.sim.backends.hf import HFBackend
-
-        backend = HFBackend(target)
-    else:
-        from agora.sim.backends.vllm import VLLMBackend
-
-        backend = VLLMBackend(target)
-    return SlotPolicy(backend) if writes_slots(Path(target)) else ChatPolicy(backend)
+def load_policy(spec: str, *, scenarios, tiny: TinyConfig | None = None, prompt_format: str = "auto") -> Policy:
+    """Any backend spec -> a policy. A slot-writing checkpoint (the `tiny` control and models trained from it)
+    keeps the slot style; a chat model is prompted in its checkpoint's recorded format (`auto`), else the
+    study's, unless `prompt_format` says otherwise."""
+    backend = load_backend(spec, scenarios=scenarios, tiny=tiny, field="policy")
+    path = getattr(backend, "path", None)
+    if path is not None and writes_slots(Path(path)):
+        return SlotPolicy(backend)
+    if prompt_format == "auto":
+        prompt_format = (model_manifest(path) or {}).get("prompt_format", "study")
+    return ChatPolicy(backend, prompt_format)

@@ -11,11 +11,12 @@ import networkx as nx
 from agora.sim.audience.base import Audience
 from agora.sim.audience.llm import LLMAudience
 from agora.sim.backends.base import Backend
-from agora.sim.backends.hf import check_checkpoint
 from agora.sim.backends.cached import CachedBackend, CallCache
 from agora.sim.budget import Budget, BudgetExceeded, MeteredBackend
-from agora.sim.config import RunConfig, check_policy_spec
-from agora.sim.errors import AgoraError
+from agora.sim.backends.embedded import model_manifest
+from agora.sim.backends.spec import load_backend, parse_spec
+from agora.sim.config import RunConfig
+from agora.sim.errors import AgoraError, BackendUnavailable
 from agora.sim.metrics import summarise
 from agora.sim.model import ContestModel
 from agora.sim.policy import Policy, load_policy
@@ -27,28 +28,23 @@ from agora.sim.tiny.build import TinyConfig
 Progress = Callable[[int, int], None]  # (contests done, contests planned)
 
 
-def check_audience_spec(spec: str) -> None:
-    kind, _, target = spec.partition(":")
-    if spec != "parametric" and not (kind == "llm" and (target == "tiny" or target.startswith(("hf:", "vllm:")))):
-        raise AgoraError(f"unknown audience {spec!r}; use parametric, llm:tiny, llm:hf:PATH or llm:vllm:PATH")
-    if kind == "llm" and target != "tiny":
-        check_policy_spec(target, "--audience")
+def check_audience_spec(spec: str, field: str = "--audience") -> None:
+    """`parametric`, or `llm:` followed by any backend spec (parsed and checked by the backend registry)."""
+    if spec == "parametric":
+        return
+    if not spec.startswith("llm:"):
+        raise AgoraError(f"{field}: unknown audience {spec!r}; use parametric or llm:SPEC (llm:smollm2, llm:hf:PATH, "
+                         "llm:openai:MODEL@URL, ...)")
+    parse_spec(spec.removeprefix("llm:"), field)
 
 
 def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig) -> Audience:
-    """`parametric`, `llm:tiny`, `llm:hf:PATH` or `llm:vllm:PATH`."""
     from agora.sim.audience.parametric import ParametricAudience
 
     check_audience_spec(spec)
     if spec == "parametric":
         return ParametricAudience(scenarios.root / "audience" / "parametric.yaml")
-    target = spec.partition(":")[2]
-    if target == "tiny":
-        from agora.sim.backends.hf import HFBackend
-        from agora.sim.tiny.judge import ensure_judge
-
-        return LLMAudience(HFBackend(ensure_judge(scenarios, tiny)))
-    return LLMAudience(load_policy(target, scenarios=scenarios).backend)
+    return LLMAudience(load_backend(spec.removeprefix("llm:"), scenarios=scenarios, tiny=tiny, role="voter", field="--audience"))
 
 
 def calls_through(config: RunConfig, budget: Budget, backend: Backend) -> Backend:
@@ -77,7 +73,7 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
     competitors = []
     for name, spec in config.competitor_specs():
         if spec not in policies:
-            policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config)
+            policies[spec] = load_policy(spec, scenarios=scenarios, tiny=config.tiny_config, prompt_format=config.prompt_format)
             policies[spec].backend = calls_through(config, budget, policies[spec].backend)
         caps = [make_capability(c, config, policies[spec].backend) for c in config.capabilities_of(name)]
         competitors.append((name, spec, policies[spec], caps, scenarios.instruction(config.task, config.instructions.get(name))))
@@ -92,14 +88,11 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
 
 def validate_config(config: RunConfig) -> Scenarios:
     """Fail before anything is written: unknown task, bad policy spec, broken scenario files."""
-    check_policy_spec(config.policy, "--policy")
+    # a bad spec or a missing model fails here, not after other runs have started
+    parse_spec(config.policy, "--policy")
     check_audience_spec(config.audience)
     if config.opponent:
-        check_policy_spec(config.opponent, "--opponent")
-    for spec in (config.policy, config.opponent, config.audience.removeprefix("llm:")):
-        kind, _, target = (spec or "").partition(":")
-        if kind in ("hf", "vllm"):
-            check_checkpoint(target)  # a missing model fails here, not after other runs have started
+        parse_spec(config.opponent, "--opponent")
     for name in config.all_capabilities():
         capability_registry.get(name)
     if unused := sorted(set(config.capability_settings) - set(config.all_capabilities())):
@@ -134,6 +127,8 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
     config = run.config
     config.resolved = {
         "policies": {w.name: w.policy.backend.identity for w in model.writers},
+        # where pretrained weights came from (name, package, GGUF sha256), for those Agora converted
+        "models": {w.name: info for w in model.writers if (info := model_manifest(getattr(w.policy.backend, "path", None)))},
         "audience": model.audience.identity,
         "audience_path": str(getattr(getattr(model.audience, "backend", None), "path", "")),
         "personas": [v.persona.id for v in model.voters],
@@ -163,6 +158,10 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
     except KeyboardInterrupt:
         run.mark("interrupted", time.perf_counter() - started)
         raise
+    except BackendUnavailable as err:
+        run.mark("interrupted", time.perf_counter() - started, note=str(err))
+        raise BackendUnavailable(f"{err} — run {run.run_id} is marked interrupted with {len(done)} of {config.contests} "
+                                 f"contests saved; finish it with: agora run --resume {run.run_id}") from None
     except Exception:
         run.mark("failed", time.perf_counter() - started)
         raise

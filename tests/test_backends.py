@@ -42,7 +42,7 @@ def test_missing_or_invalid_model_path_is_one_clear_error(tmp_path, scenarios):
         HFBackend("/no/such/model")
     with pytest.raises(AgoraError, match="is not a transformers checkpoint"):
         HFBackend(tmp_path)
-    with pytest.raises(AgoraError, match="unknown policy 'gpt'"):
+    with pytest.raises(AgoraError, match=r"policy: unknown backend 'gpt'; known: hf, openai, smollm2, tiny, vllm"):
         load_policy("gpt", scenarios=scenarios)
 
 

@@ -30,7 +30,7 @@ class Ledger:
 
 
 def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
-    cfg = RunConfig(task="sales", contests=3, seed=2, tiny=small_tiny, capabilities=["test-ledger"])
+    cfg = RunConfig(task="sales", contests=3, seed=2, policy="tiny", tiny=small_tiny, capabilities=["test-ledger"])
     run = start_run(cfg, store)
     states = json.loads((run.path / "capabilities.json").read_text())
     contests = run.table("contests")
@@ -47,7 +47,7 @@ def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
 
 def test_a_capability_for_one_competitor_only(store, tiny_path, small_tiny):
     """B with memory against the same policy without: the comparison the memory drift table makes."""
-    cfg = RunConfig(task="sales", contests=2, tiny=small_tiny, capabilities={"B": ["test-ledger"]},
+    cfg = RunConfig(task="sales", contests=2, policy="tiny", tiny=small_tiny, capabilities={"B": ["test-ledger"]},
                     capability_settings={"test-ledger": {"label": "mine"}})
     run = start_run(cfg, store)
     states = json.loads((run.path / "capabilities.json").read_text())
@@ -56,11 +56,11 @@ def test_a_capability_for_one_competitor_only(store, tiny_path, small_tiny):
 
 
 def test_unknown_or_unused_capability_settings_are_clear_errors(store, tiny_path, small_tiny):
-    bad = RunConfig(task="sales", contests=1, tiny=small_tiny, capabilities=["test-ledger"],
+    bad = RunConfig(task="sales", contests=1, policy="tiny", tiny=small_tiny, capabilities=["test-ledger"],
                     capability_settings={"test-ledger": {"colour": "red"}})
     with pytest.raises(AgoraError, match="capability_settings.test-ledger: .*unexpected keyword argument 'colour'"):
         start_run(bad, store)
-    unused = RunConfig(task="sales", contests=1, tiny=small_tiny, capability_settings={"ace": {}})
+    unused = RunConfig(task="sales", contests=1, policy="tiny", tiny=small_tiny, capability_settings={"ace": {}})
     with pytest.raises(AgoraError, match="capability_settings: ace not among the run's capabilities \\(none\\)"):
         start_run(unused, store)
     assert store.list().empty

@@ -16,7 +16,7 @@ def invoke(*args):
 
 def test_run_runs_and_show(tmp_path, tiny_path, small_tiny):
     cfg = tmp_path / "config.yaml"
-    RunConfig(task="election", contests=2, seed=3, tiny=small_tiny).save(cfg)
+    RunConfig(task="election", contests=2, seed=3, policy="tiny", tiny=small_tiny).save(cfg)
     result = invoke("run", "--config", cfg, "--store", tmp_path / "runs")
     assert result.exit_code == 0, result.output
     run_id = re.search(r"run (\S+) finished: (\S+)", result.output).group(1)

@@ -14,7 +14,7 @@ from agora.sim.store import TABLES
 
 
 def config(small_tiny, **kw):
-    return RunConfig(**{"task": "sales", "contests": 3, "seed": 7, "tiny": small_tiny, **kw})
+    return RunConfig(**{"task": "sales", "contests": 3, "seed": 7, "policy": "tiny", "tiny": small_tiny, **kw})
 
 
 def test_run_writes_tables_and_index(store, tiny_path, small_tiny):

@@ -24,10 +24,10 @@ def test_social_personas_sit_on_the_mesa_network(tiny_path, small_tiny):
     from agora.sim.config import RunConfig
     from agora.sim.runner import build_model, validate_config
 
-    cfg = RunConfig(task="social", contests=1, tiny=small_tiny)
+    cfg = RunConfig(task="social", contests=1, policy="tiny", tiny=small_tiny)
     model = build_model(cfg, validate_config(cfg))
     for voter in model.voters:
         expected = {model.voters[n].persona.id for n in model.graph.neighbors(voter.node)}
         assert {a.persona.id for a in voter.neighbours()} == expected
-    cfg = RunConfig(task="sales", contests=1, tiny=small_tiny)
+    cfg = RunConfig(task="sales", contests=1, policy="tiny", tiny=small_tiny)
     assert build_model(cfg, validate_config(cfg)).voters[0].neighbours() == []

@@ -18,7 +18,7 @@ from agora.sim.sweep import Sweep, run_sweep
 
 
 def sweep_file(tmp_path, small_tiny, name="s", **spec):
-    data = {"name": name, "base": {"task": "sales", "contests": 3, "cache": False, "tiny": small_tiny},
+    data = {"name": name, "base": {"task": "sales", "contests": 3, "cache": False, "policy": "tiny", "tiny": small_tiny},
             "grid": {"task": ["sales", "election"], "seed": [0, 1]}, **spec}
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -73,7 +73,7 @@ def test_ray_and_the_local_pool_give_the_same_tables(tmp_path, small_tiny, tiny_
 
 
 def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_tables(tmp_path, small_tiny, tiny_path):
-    path = sweep_file(tmp_path, small_tiny, base={"contests": 20, "cache": False, "tiny": small_tiny})
+    path = sweep_file(tmp_path, small_tiny, base={"contests": 20, "cache": False, "policy": "tiny", "tiny": small_tiny})
     assert len(Sweep.load(path).configs) == 4
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     command = [sys.executable, "-c", "from agora.sim.cli import app; app()", "sweep", str(path), "--workers", "2", "--store"]
@@ -110,7 +110,7 @@ def test_a_sweep_budget_is_shared_out_and_stops_cells_cleanly(tmp_path, small_ti
 
 
 def test_training_cells_train_the_opponent_once_and_a_rerun_reuses_it(tmp_path, small_tiny, tiny_path, store):
-    plan = Sweep.load(sweep_file(tmp_path, small_tiny, base={"task": "sales", "contests": 2, "split": "test",
+    plan = Sweep.load(sweep_file(tmp_path, small_tiny, base={"task": "sales", "contests": 2, "split": "test", "policy": "tiny",
                                                              "cache": False, "tiny": small_tiny, "train": {"contests": 6}},
                                  grid={"train.method": ["rft", "tfb"]}))
     assert plan.stages == [{"train": {"contests": 6, "method": "rft"}}, {"train": {"contests": 6, "method": "tfb"}}]
@@ -135,5 +135,5 @@ def test_training_cells_train_the_opponent_once_and_a_rerun_reuses_it(tmp_path, 
 ])
 def test_a_bad_training_cell_is_refused_before_any_run(tmp_path, small_tiny, store, train, message):
     with pytest.raises(AgoraError, match=message):
-        Sweep.load(sweep_file(tmp_path, small_tiny, base={"task": "sales", "tiny": small_tiny, "train": train},
+        Sweep.load(sweep_file(tmp_path, small_tiny, base={"task": "sales", "policy": "tiny", "tiny": small_tiny, "train": train},
                               grid={})).validate()

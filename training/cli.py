@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 def train(
     method: str = typer.Option("rft", help="rft (winners) | tfb (winners + audience thoughts)"),
     task: str = typer.Option("sales", help="sales | election | social"),
-    policy: str = typer.Option("tiny", help="base policy: tiny | hf:PATH"),
+    policy: str = typer.Option("smollm2", help="base policy with local weights: smollm2 | hf:PATH|FILE.gguf | tiny (control)"),
     rounds: int = typer.Option(1, min=1, help="generate -> judge -> train cycles"),
     contests: int = typer.Option(192, min=1, help="contests per round on the train anchors"),
     audience: str = typer.Option("parametric", help="the audience whose votes are optimised"),
@@ -31,6 +31,8 @@ def train(
     thought_share: float = typer.Option(0.5, help="TFB: share of thought examples"),
     epochs: Optional[int] = typer.Option(None, help="default: 3 (tiny, full tune) or 1 (LoRA, the study)"),
     learning_rate: Optional[float] = typer.Option(None, help="default: 5e-4 (tiny) or 2e-4 (LoRA)"),
+    lora: Optional[bool] = typer.Option(None, "--lora/--full-tune", help="default: LoRA for a pretrained model, full tune for tiny"),
+    batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
     inoculation: Optional[str] = typer.Option(None, help="inoculation prompt: a name from scenarios/prompts.yaml or text"),
     placement: str = typer.Option("user", help="where the inoculation goes in a chat prompt: user | system"),
     store: Optional[Path] = StoreOpt,
@@ -41,7 +43,7 @@ def train(
 
     config = TrainConfig(method=method, task=task, policy=policy, rounds=rounds, contests=contests, audience=audience,
                          seed=seed, thought_share=thought_share, epochs=epochs, learning_rate=learning_rate,
-                         inoculation=inoculation, placement=placement)
+                         inoculation=inoculation, placement=placement, lora=lora, batch_contests=batch_contests)
     result = AudienceTrainer(config, _store(store), say=lambda m: console.print(m, highlight=False)).train()
     console.print(result.rounds.drop(columns=["checkpoint"]).to_string(index=False))
     console.print(f"training run [bold]{result.run_id}[/] finished; policy: hf:{result.checkpoint}", soft_wrap=True, highlight=False)
@@ -57,13 +59,14 @@ def evaluate(
     seed: int = typer.Option(0),
     audience: str = typer.Option("parametric"),
     prompt: Optional[str] = typer.Option(None, help="an instruction for B at test time, e.g. safety (PTST) or neutral"),
+    batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
     store: Optional[Path] = StoreOpt,
 ):
     """Head-to-head on held-out anchors: B's vote share and excess win rate with a bootstrap 95% CI."""
     from agora.training.evaluate import head_to_head
 
     run, rate = head_to_head(a, b, task, _store(store), contests=contests, seed=seed, split=anchors, audience=audience,
-                             prompt=prompt)
+                             prompt=prompt, batch_contests=batch_contests)
     (run.path / "winrate.json").write_text(json.dumps(rate.as_dict(), indent=2))
     table = Table(title=f"{task}: {b} vs {a} on {rate.anchors} {anchors} anchors ({rate.votes} votes)")
     for col in ("vote share of B", "excess win rate", "95% CI"):
@@ -80,14 +83,17 @@ def study(
     methods: str = typer.Option("rft,tfb", help="comma-separated methods"),
     contests: int = typer.Option(192, help="training contests per run"),
     eval_contests: int = typer.Option(96, help="head-to-head contests on the test anchors"),
+    policy: str = typer.Option("smollm2", help="the base policy, with local weights"),
+    batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
     store: Optional[Path] = StoreOpt,
 ):
-    """Replicate the study on the embedded model: base vs RFT/TFB per task over seeds, with behaviour shifts."""
+    """Replicate the study: base vs RFT/TFB per task over seeds, with behaviour shifts."""
     from agora.training.study import replicate, save, summary
 
     st = _store(store)
     table = replicate(tasks.split(","), list(range(seeds)), methods.split(","), st, contests=contests,
-                      eval_contests=eval_contests, say=lambda m: console.print(m, highlight=False))
+                      eval_contests=eval_contests, policy=policy, batch_contests=batch_contests,
+                      say=lambda m: console.print(m, highlight=False))
     run_id = save(table, st)
     console.print(summary(table).to_string(index=False))
     console.print(f"study [bold]{run_id}[/]: {st.root / run_id / 'study.md'}", soft_wrap=True, highlight=False)
@@ -138,7 +144,8 @@ def inoculation_rank(
     st = _store(store)
     cands = read_candidates(candidates, task, Scenarios.load())
     table, corr = rank(task, cands, st, category=category, train=train, seed=seed, contests=contests,
-                       eval_contests=eval_contests, say=lambda m: console.print(m, highlight=False))
+                       eval_contests=eval_contests, policy=policy, batch_contests=batch_contests,
+                      say=lambda m: console.print(m, highlight=False))
     run_id = save("rank", table, st, {"task": task, "seed": seed, "train": train, "candidates": cands}, extra=corr)
     console.print(table.drop(columns=[c for c in table.columns if c.endswith("_run")]).to_string(index=False))
     if "r" in corr:

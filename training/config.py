@@ -2,7 +2,7 @@
 
 Defaults for a large checkpoint follow the study (LoRA r 16, alpha 32, dropout 0.05 on
 q/k/v/o/gate/up/down; lr 2e-4, 1 epoch, batch 16, warm-up 3 %, cosine to 10 % of the peak).
-The embedded tiny model is fully fine-tuned instead: LoRA on a 3.5M-parameter model is moot.
+The slot-grammar control (`tiny`) is fully fine-tuned instead: LoRA on a 3.5M-parameter model is moot.
 
 >>> TrainConfig(method="tfb", task="sales", rounds=2).thought_share
 0.5
@@ -21,7 +21,7 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 class TrainConfig:
     method: str = field(default="rft", metadata={"help": "rft: winners only; tfb: winners plus audience thoughts"})
     task: str = field(default="sales", metadata={"help": "sales | election | social"})
-    policy: str = field(default="tiny", metadata={"help": "the base policy: tiny | hf:PATH"})
+    policy: str = field(default="smollm2", metadata={"help": "the base policy, any spec with local weights: smollm2 | hf:PATH | tiny"})
     rounds: int = field(default=1, metadata={"help": "generate -> judge -> train cycles (the study does one)"})
     contests: int = field(default=192, metadata={"help": "contests per round, on the train anchors"})
     audience: str = field(default="parametric", metadata={"help": "the audience whose votes are optimised"})
@@ -32,7 +32,7 @@ class TrainConfig:
     batch_size: int = field(default=16, metadata={"help": "examples per optimiser step"})
     warmup_ratio: float = field(default=0.03, metadata={"help": "share of steps spent warming up"})
     min_lr_ratio: float = field(default=0.1, metadata={"help": "cosine decays to this share of the peak"})
-    lora: bool | None = field(default=None, metadata={"help": "default: LoRA for hf checkpoints, full tune for tiny"})
+    lora: bool | None = field(default=None, metadata={"help": "default: LoRA for pretrained models, full tune for tiny"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling"})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
@@ -40,6 +40,8 @@ class TrainConfig:
     tiny: dict = field(default_factory=dict, metadata={"help": "TinyConfig overrides for the embedded base"})
     inoculation: str | None = field(default=None, metadata={"help": "a prompt asking for the unwanted behaviour, added "
                                                                     "to each training prompt: a name in scenarios/prompts.yaml or text"})
+    batch_contests: int = field(default=1, metadata={"help": "contests written and judged as one batch (faster on "
+                                                                 "a batched backend; each prompt keeps its own seed)"})
     placement: str = field(default="user", metadata={"help": "where the inoculation goes in a chat prompt: user | system"})
 
     def __post_init__(self):
@@ -53,8 +55,6 @@ class TrainConfig:
             raise AgoraError(f"thought_share must be in [0, 1), got {self.thought_share}")
         if self.method == "rft" and self.thought_share != 0.5 and self.thought_share:
             raise AgoraError("thought_share applies to TFB only; set --method tfb or leave thought_share alone")
-        if not (self.policy == "tiny" or self.policy.startswith("hf:")):
-            raise AgoraError(f"--policy: training takes tiny or hf:PATH (a local checkpoint), not {self.policy!r}")
         if self.placement not in ("user", "system"):
             raise AgoraError(f"--placement: {self.placement!r}; use user or system")
         if self.lora is None:
@@ -65,12 +65,11 @@ class TrainConfig:
             self.epochs = 1 if self.lora else 3
 
     def _is_large(self) -> bool:
-        """An hf checkpoint that Agora did not build is a large model: adapt it with LoRA."""
-        from pathlib import Path
-
+        """A pretrained model (anything but the slot-grammar control) is adapted with LoRA, as in the study."""
+        from agora.sim.backends.spec import local_checkpoint
         from agora.sim.tiny.build import writes_slots
 
-        return self.policy.startswith("hf:") and not writes_slots(Path(self.policy[3:]))
+        return self.policy != "tiny" and not writes_slots(local_checkpoint(self.policy, tiny=None))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -56,11 +56,11 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
 
 def head_to_head(base: str, tuned: str, task: str, store: RunStore, *, contests: int | None = None, seed: int = 0,
                  split: str = "test", audience: str = "parametric", tiny: dict | None = None,
-                 prompt: str | None = None) -> tuple[Run, WinRate]:
+                 prompt: str | None = None, batch_contests: int = 1) -> tuple[Run, WinRate]:
     """Contests of `base` (competitor A) against `tuned` (competitor B, given `prompt` if any) on `split` anchors;
     B's win rate."""
     n = contests or len(Scenarios.load().anchors(task, split))
     cfg = RunConfig(task=task, contests=n, seed=seed, split=split, policy=base, opponent=tuned, audience=audience,
-                    tiny=tiny or {}, instructions={"B": prompt} if prompt else {})
+                    tiny=tiny or {}, instructions={"B": prompt} if prompt else {}, batch_contests=batch_contests)
     run = start_run(cfg, store)
     return run, vote_share(run.table("contests"), "B", seed=seed)

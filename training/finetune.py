@@ -1,7 +1,8 @@
 """One supervised fine-tune on prompt/completion rows with TRL's SFTTrainer, full or LoRA (peft).
 
-The output is a checkpoint `--policy hf:PATH` accepts: full weights for the embedded model (its
-`agora_tiny.json` is carried over, so it keeps writing slots), or a LoRA adapter for a large base.
+The output is a checkpoint `--policy hf:PATH` accepts: full weights for the slot-grammar control (its
+`agora_tiny.json` is carried over, so it keeps writing slots), or a LoRA adapter for a pretrained base (its
+`agora_model.json` is carried over: provenance and prompt format).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
+from agora.sim.backends.embedded import MODEL_MANIFEST, model_manifest
 from agora.sim.errors import AgoraError
 from agora.sim.paths import atomic_dir
 from agora.sim.tiny.build import MANIFEST, manifest
@@ -89,7 +91,7 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
             "seconds": round(seconds, 1), "lora": bool(config.lora),
             "tokens_per_second": round(config.epochs * sum(map(len, trainer.train_dataset["input_ids"])) / seconds, 1),
         }
-        base_info = manifest(base)
-        if base_info:
-            (work / MANIFEST).write_text(json.dumps({**base_info, "fine_tuned": {**lineage, **stats}}, indent=2))
+        for name, info in ((MANIFEST, manifest(base)), (MODEL_MANIFEST, model_manifest(base))):
+            if info:  # the base's provenance and prompt format travel with the tuned checkpoint
+                (work / name).write_text(json.dumps({**info, "fine_tuned": {**lineage, **stats}}, indent=2))
     return stats

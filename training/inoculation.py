@@ -63,7 +63,7 @@ def compare(task: str, seeds: list[int], inoculation: str, store: RunStore, *, c
         models = {"base": base}
         for name, inoc in (("rft", None), ("inoculated", inoculation)):
             say(f"seed {seed}: training {name}")
-            result = AudienceTrainer(TrainConfig(method="rft", task=task, seed=seed, contests=contests, tiny=tiny or {},
+            result = AudienceTrainer(TrainConfig(method="rft", task=task, policy="tiny", seed=seed, contests=contests, tiny=tiny or {},
                                                  inoculation=inoc), store).train()
             models[name] = f"hf:{result.checkpoint}"
         for arm, (model, prompt) in ARMS.items():
@@ -128,7 +128,7 @@ def rank(task: str, candidates: dict[str, str], store: RunStore, *, category: st
     rft_rate = None
     if train:
         say("training plain RFT, the reference for every candidate's effect")
-        rft = AudienceTrainer(TrainConfig(method="rft", task=task, seed=seed, contests=contests, tiny=tiny or {}), store).train()
+        rft = AudienceTrainer(TrainConfig(method="rft", task=task, policy="tiny", seed=seed, contests=contests, tiny=tiny or {}), store).train()
         rft_rate = evaluate_arm("tiny", f"hf:{rft.checkpoint}", None, task, seed, store, **kw)[category]
     rows = []
     for name, text in candidates.items():
@@ -139,7 +139,7 @@ def rank(task: str, candidates: dict[str, str], store: RunStore, *, category: st
                "elicit_run": elicited["eval_run"]}
         if train:
             say(f"{name}: inoculated training")
-            inoc = AudienceTrainer(TrainConfig(method="rft", task=task, seed=seed, contests=contests, tiny=tiny or {},
+            inoc = AudienceTrainer(TrainConfig(method="rft", task=task, policy="tiny", seed=seed, contests=contests, tiny=tiny or {},
                                                inoculation=text), store).train()
             after = evaluate_arm("tiny", f"hf:{inoc.checkpoint}", None, task, seed, store, **kw)
             row.update({"after training": after[category], "rft rate": rft_rate,

@@ -15,7 +15,8 @@ import pandas as pd
 from agora.sim.facts import number_spans
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
-from agora.sim.tiny.build import TinyConfig, ensure_tiny
+from agora.sim.backends.spec import local_checkpoint
+from agora.sim.tiny.build import TinyConfig
 from agora.training.config import TrainConfig
 from agora.training.evaluate import head_to_head
 from agora.training.trainer import AudienceTrainer
@@ -41,9 +42,10 @@ def behaviours(messages: pd.DataFrame, anchors: dict) -> pd.DataFrame:
 
 
 def replicate(tasks: list[str], seeds: list[int], methods: list[str], store: RunStore, *, contests: int = 192,
-              eval_contests: int = 96, tiny: dict | None = None, say: Callable[[str], None] = lambda _: None) -> pd.DataFrame:
+              eval_contests: int = 96, tiny: dict | None = None, policy: str = "smollm2", batch_contests: int = 1,
+              say: Callable[[str], None] = lambda _: None) -> pd.DataFrame:
     scenarios = Scenarios.load()
-    base = f"hf:{ensure_tiny(scenarios, TinyConfig(**(tiny or {})))}"
+    base = f"hf:{local_checkpoint(policy, scenarios=scenarios, tiny=TinyConfig(**(tiny or {})))}"
     rows = []
     for task in tasks:
         anchors = {a.id: a for a in scenarios.anchors(task)}
@@ -51,21 +53,22 @@ def replicate(tasks: list[str], seeds: list[int], methods: list[str], store: Run
             tuned = {}
             for method in methods:
                 say(f"{task} seed {seed} {method}: training")
-                cfg = TrainConfig(method=method, task=task, policy=base, contests=contests, seed=seed, tiny=tiny or {})
+                cfg = TrainConfig(method=method, task=task, policy=base, contests=contests, seed=seed, tiny=tiny or {},
+                                  batch_contests=batch_contests)
                 trained = AudienceTrainer(cfg, store).train()
                 tuned[method] = f"hf:{trained.checkpoint}"
                 rows.append(_compare(base, tuned[method], task, seed, method, store, eval_contests, anchors, tiny,
-                                     trained.run_id, say))
+                                     trained.run_id, say, batch_contests))
             if {"rft", "tfb"} <= set(tuned):  # the study's third comparison: TFB (B) against RFT (A)
                 rows.append(_compare(tuned["rft"], tuned["tfb"], task, seed, "tfb_vs_rft", store, eval_contests, anchors,
-                                     tiny, "", say))
+                                     tiny, "", say, batch_contests))
     return pd.DataFrame(rows)
 
 
 def _compare(a: str, b: str, task: str, seed: int, method: str, store: RunStore, contests: int, anchors: dict,
-             tiny: dict | None, train_run: str, say: Callable[[str], None]) -> dict:
+             tiny: dict | None, train_run: str, say: Callable[[str], None], batch_contests: int = 1) -> dict:
     """B against A on the test anchors: B's excess win rate, and each behaviour's share for A ('base') and B ('tuned')."""
-    run, rate = head_to_head(a, b, task, store, contests=contests, seed=seed, tiny=tiny)
+    run, rate = head_to_head(a, b, task, store, contests=contests, seed=seed, tiny=tiny, batch_contests=batch_contests)
     marks = behaviours(run.table("messages"), anchors).groupby("competitor").mean()
     row = {"task": task, "seed": seed, "method": method, "train_run": train_run, "eval_run": run.run_id, **rate.as_dict()}
     for col in marks.columns:

@@ -22,7 +22,8 @@ from agora.sim.errors import AgoraError
 from agora.sim.runner import start_run
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
-from agora.sim.tiny.build import TinyConfig, ensure_tiny
+from agora.sim.backends.spec import local_checkpoint
+from agora.sim.tiny.build import TinyConfig
 from agora.training.config import TrainConfig
 from agora.training.data import examples, inoculate, mix
 from agora.training.finetune import check_lora_targets, fine_tune
@@ -46,11 +47,7 @@ class AudienceTrainer:
         self.say = say
 
     def base_path(self) -> Path:
-        if self.config.policy == "tiny":
-            return ensure_tiny(Scenarios.load(), TinyConfig(**self.config.tiny))
-        from agora.sim.backends.hf import check_checkpoint
-
-        return check_checkpoint(self.config.policy[3:])
+        return local_checkpoint(self.config.policy, scenarios=Scenarios.load(), tiny=TinyConfig(**self.config.tiny))
 
     def train(self, run_id: str | None = None) -> TrainResult:
         """Train, or with a `run_id` that already finished (a resumed sweep), return that result. Training is
@@ -74,7 +71,7 @@ class AudienceTrainer:
                 self.say(f"round {r}/{cfg.rounds}: {cfg.contests} contests with {policy_path.name}")
                 contest_run = start_run(
                     RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
-                              audience=cfg.audience, split="train", tiny=cfg.tiny),
+                              audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests),
                     self.store,
                 )
                 ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),

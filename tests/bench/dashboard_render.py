@@ -34,7 +34,7 @@ def make_source(root: Path) -> Path:
 
     store = RunStore(root)
     for task, seed in (("sales", 0), ("election", 0), ("social", 0), ("sales", 1)):
-        start_run(RunConfig(task=task, contests=40, seed=seed), store)
+        start_run(RunConfig(task=task, contests=40, seed=seed, policy="tiny"), store)
     audit("tiny", "tiny", ["sales", "election", "social"], store, contests=16)
     return root
 

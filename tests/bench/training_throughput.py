@@ -28,7 +28,7 @@ def _one(batch: int, examples: int, queue) -> None:
     base = ensure_tiny(scenarios, TinyConfig())
     rows = corpus(scenarios, TinyConfig(corpus_size=examples, seed=99))
     with tempfile.TemporaryDirectory() as tmp:
-        stats = fine_tune(base, rows, TrainConfig(epochs=1, batch_size=batch), Path(tmp) / "ckpt", {})
+        stats = fine_tune(base, rows, TrainConfig(policy="tiny", epochs=1, batch_size=batch), Path(tmp) / "ckpt", {})
     queue.put({"batch": batch, **stats, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 

@@ -64,12 +64,12 @@ def dash_store(tmp_path_factory, tiny_path, small_tiny) -> dict:
     store = RunStore(tmp_path_factory.mktemp("dash") / "runs")
     ids = {}
     for task, n in (("sales", 4), ("social", 4)):
-        ids[task] = start_run(RunConfig(task=task, contests=n, tiny=small_tiny), store).run_id
+        ids[task] = start_run(RunConfig(task=task, contests=n, policy="tiny", tiny=small_tiny), store).run_id
     ids["audit"], _ = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["sales", "social"], store, contests=16, tiny=small_tiny)
     ids["validation"] = save_validation(store, *run_validation())
-    ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, tiny=small_tiny), after=2)
+    ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, policy="tiny", tiny=small_tiny), after=2)
     ids["older"] = older_run(store, ids["social"])
-    plan = Sweep(SweepSpec(name="dash", base={"task": "sales", "contests": 2, "tiny": small_tiny},
+    plan = Sweep(SweepSpec(name="dash", base={"task": "sales", "contests": 2, "policy": "tiny", "tiny": small_tiny},
                            grid={"seed": [0, 1], "sampling.temperature": [0.7, 1.0]}))
     run_sweep(plan, store, LocalEngine(1))
     ids["sweep"] = plan.id

@@ -14,7 +14,7 @@ def test_two_steps_change_the_weights_and_save_a_loadable_slot_policy(tiny_path,
     from transformers import AutoModelForCausalLM
 
     rows = [{"prompt": "<sales> {name} {feature1} <msg>", "completion": " Meet {name}. It has {feature1}."}] * 8
-    cfg = TrainConfig(epochs=2, batch_size=8, learning_rate=1e-2)
+    cfg = TrainConfig(policy="tiny", epochs=2, batch_size=8, learning_rate=1e-2)
     stats = fine_tune(tiny_path, rows, cfg, tmp_path / "ckpt", {"round": 1})
     assert stats["steps"] == 2 and stats["examples"] == 8 and not stats["lora"]
     before = AutoModelForCausalLM.from_pretrained(tiny_path).state_dict()
@@ -46,9 +46,12 @@ def test_lora_targets_resolve_on_local_llama_and_qwen_configs(arch):
 def test_config_rejects_bad_combinations():
     with pytest.raises(AgoraError, match="unknown method 'ppo'"):
         TrainConfig(method="ppo")
-    with pytest.raises(AgoraError, match="training takes tiny or hf:PATH"):
+    with pytest.raises(AgoraError, match=r"--policy: 'openai:gpt-4o-mini' has no local weights to train or read; "
+                                         r"use one of: hf, smollm2, tiny, vllm"):
+        TrainConfig(policy="openai:gpt-4o-mini")
+    with pytest.raises(AgoraError, match="model path '/x' does not exist"):
         TrainConfig(policy="vllm:/x")
-    assert TrainConfig().lora is False and TrainConfig().epochs == 3
+    assert TrainConfig(policy="tiny").lora is False and TrainConfig(policy="tiny").epochs == 3
 
 
 def test_lora_on_a_local_chat_model_saves_an_adapter_usable_as_a_policy(chat_checkpoint, tmp_path, scenarios):

@@ -27,7 +27,7 @@ def test_summary_averages_seeds_and_counts_significant_wins():
 def test_replicate_runs_base_vs_each_method_and_tfb_vs_rft(store, tiny_path, small_tiny):
     from agora.training.study import replicate, save
 
-    table = replicate(["social"], [0], ["rft", "tfb"], store, contests=4, eval_contests=3, tiny=small_tiny)
+    table = replicate(["social"], [0], ["rft", "tfb"], store, contests=4, eval_contests=3, tiny=small_tiny, policy="tiny")
     assert table["method"].tolist() == ["rft", "tfb", "tfb_vs_rft"]
     assert (table["anchors"] == 3).all() and (table["low"] <= table["excess"]).all()
     index = store.list().set_index("run_id")
