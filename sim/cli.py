@@ -68,30 +68,37 @@ def _progress(label: str) -> Progress:
 @friendly
 def bootstrap(
     scenarios: Optional[Path] = ScenariosOpt,
-    steps: Optional[int] = typer.Option(None, help="training steps (default: TinyConfig.steps)"),
-    judge: bool = typer.Option(False, "--judge", help="also build the tiny judge used by --audience llm:tiny"),
-    force: bool = typer.Option(False, help="rebuild even if cached"),
+    control: bool = typer.Option(False, "--control", help="also build the slot-grammar control model (policy `tiny`)"),
+    judge: bool = typer.Option(False, "--judge", help="also build the control's tiny judge (audience `llm:tiny`)"),
+    steps: Optional[int] = typer.Option(None, help="control training steps (default: TinyConfig.steps)"),
+    force: bool = typer.Option(False, help="rebuild the control even if cached"),
 ):
-    """Build the embedded tiny policy (and optionally the tiny judge) locally; cached after the first time."""
+    """Convert the embedded default (SmolLM2) now, and optionally build the synthetic control; all cached."""
     import shutil
 
+    from agora.sim.backends.embedded import MODEL_MANIFEST, ensure_packaged
     from agora.sim.scenario import Scenarios
     from agora.sim.tiny.build import MANIFEST, TinyConfig, ensure_tiny, tiny_path
 
+    path = ensure_packaged("smollm2")
+    info = json.loads((path / MODEL_MANIFEST).read_text())
+    console.print(f"embedded default {info['name']} ({info['source_package']}, {info['parameters']:,} parameters, "
+                  f"GGUF sha256 {info['gguf_sha256'][:12]}) at {path}", soft_wrap=True, highlight=False)
+    if not (control or judge):
+        return
     sc = Scenarios.load(scenarios)
     config = TinyConfig(**({"steps": steps} if steps else {}))
     path = tiny_path(sc, config)
     if force and path.exists():
         shutil.rmtree(path)
-    cached = (path / MANIFEST).is_file()
-    console.print(f"{'cached' if cached else 'building'} tiny policy at {path}")
+    console.print(f"{'cached' if (path / MANIFEST).is_file() else 'building'} slot-grammar control at {path}")
     ensure_tiny(sc, config)
     info = json.loads((path / MANIFEST).read_text())
-    console.print(f"tiny policy: {info['parameters']:,} parameters, loss {info['train_loss']}, {info['train_seconds']} s")
+    console.print(f"control: {info['parameters']:,} parameters, loss {info['train_loss']}, {info['train_seconds']} s")
     if judge:
         from agora.sim.tiny.judge import ensure_judge
 
-        console.print(f"tiny judge at {ensure_judge(sc, config)}")
+        console.print(f"control judge at {ensure_judge(sc, config)}")
 
 
 @app.command()

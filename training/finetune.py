@@ -72,6 +72,8 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
             warmup_steps=config.warmup_ratio,
             bf16=cuda,
             use_cpu=not cuda,
+            # TRL checkpoints activations by default: memory an 8B model on a GPU needs, time a CPU run does not have
+            gradient_checkpointing=cuda,
             seed=config.seed,
             save_strategy="no",
             report_to=[],

@@ -1,0 +1,177 @@
+"""Any OpenAI-compatible chat server as a backend: OpenAI itself, `vllm serve`, Ollama, llama.cpp (`agora serve`).
+
+The spec is `openai:MODEL` (the server from $OPENAI_BASE_URL, else OpenAI's) or `openai:MODEL@URL`. The key comes
+from $OPENAI_API_KEY; a server other than OpenAI's gets a placeholder when none is set, since local servers need
+none. Prompts of a batch go out as concurrent requests, at most `concurrency` at once, each with its own seed.
+
+Retries are the official client's own (`max_retries`): it retries connection errors, timeouts, 408, 409, 429 and
+every 5xx with exponential backoff (0.5 s doubling, at most 8 s, with jitter, honouring Retry-After). What still
+fails after them becomes one `BackendUnavailable` line naming the URL and the model, never a traceback.
+
+Token usage is read from each reply's `usage`: `last_usage` sums the last `generate` call (what `MeteredBackend`
+charges to a run's budget) and `usage` keeps running totals; `cached_tokens` counts prompt tokens a server
+served from its prompt cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from agora.sim.backends.base import Prompt, Sampling, prompt_seeds
+from agora.sim.errors import AgoraError, BackendUnavailable
+
+OPENAI_URL = "https://api.openai.com/v1"
+USAGE_KEYS = ("completion_tokens", "prompt_tokens", "cached_tokens")
+
+
+def parse_target(target: str) -> tuple[str, str | None]:
+    """(model, base URL or None) of `MODEL` or `MODEL@URL`; the URL is split at the last '@', so a model name
+    may itself contain one when a URL follows."""
+    model, at, url = target.rpartition("@") if "@" in target else (target, "", "")
+    if not model.strip():
+        raise AgoraError(f"openai:{target}: no model name; write openai:MODEL or openai:MODEL@http://HOST:PORT/v1")
+    if not at:
+        return model, None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise AgoraError(f"openai:{target}: {url!r} is not a server URL; write openai:MODEL@http://HOST:PORT/v1 "
+                         "(it must start with http:// or https://)")
+    return model, url.rstrip("/")
+
+
+def check(target: str) -> None:
+    """Validate a target without touching the network (for config checks before a run starts)."""
+    parse_target(target)
+
+
+class OpenAIBackend:
+    """Chat completions from an OpenAI-compatible server; see the module docstring for keys, retries and usage."""
+
+    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, *,
+                 concurrency: int = 8, timeout: float = 120.0, max_retries: int = 4):
+        import openai
+
+        if concurrency < 1:
+            raise AgoraError(f"openai backend: concurrency must be at least 1 (got {concurrency})")
+        self.model = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key and self.base_url == OPENAI_URL:
+            raise BackendUnavailable(f"no API key for model {model!r} at {OPENAI_URL}: set OPENAI_API_KEY, or name "
+                                     "another server with openai:MODEL@URL or OPENAI_BASE_URL")
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=key or "not-needed", timeout=timeout,
+                                    max_retries=max_retries)
+        self.identity = f"openai:{model}@{self.base_url}"
+        self.concurrency = concurrency
+        self.last_usage: dict[str, int] | None = None  # None when the server reported no usage
+        self.usage = dict.fromkeys(USAGE_KEYS, 0)
+        self._answered = False  # once the server has answered, a lost connection means it died mid-run
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
+        seeds = prompt_seeds(sampling, len(prompts), seeds)
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(prompts), 1)), thread_name_prefix="openai")
+        futures = [pool.submit(self._complete, p, sampling, s) for p, s in zip(prompts, seeds)]
+        try:
+            replies = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # the batch is lost either way; do not wait on the rest
+            raise
+        pool.shutdown()
+        usages = [u for _, u in replies]
+        self.last_usage = None if None in usages else {k: sum(u[k] for u in usages) for k in USAGE_KEYS}
+        for u in filter(None, usages):
+            for k in USAGE_KEYS:
+                self.usage[k] += u[k]
+        return [text for text, _ in replies]
+
+    def _complete(self, prompt: Prompt, sampling: Sampling, seed: int) -> tuple[str, dict[str, int] | None]:
+        """One request: (text, its usage or None)."""
+        import openai
+
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        try:
+            reply = self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens, seed=seed % 2**31,  # servers read the seed as a 32-bit integer
+            )
+        except openai.APIError as err:
+            raise self._unavailable(err) from None
+        self._answered = True
+        return self._text(reply), _usage(reply)
+
+    def _text(self, reply) -> str:
+        choices = getattr(reply, "choices", None)
+        if not choices or getattr(choices[0], "message", None) is None:
+            raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no choices "
+                                     f"({_snippet(reply)}); is the URL an OpenAI-compatible /v1 endpoint?")
+        content = choices[0].message.content
+        if content is None:
+            if choices[0].finish_reason == "length":  # every token went to hidden reasoning: an empty message
+                return ""
+            raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no text "
+                                     f"(finish_reason {choices[0].finish_reason!r})")
+        return content
+
+    def _unavailable(self, err) -> AgoraError:
+        """The one line a failed request becomes."""
+        import openai
+
+        n = self.client.max_retries
+        where, retries = f"model {self.model!r} at {self.base_url}", f"after {n} {'retry' if n == 1 else 'retries'}"
+        if isinstance(err, openai.APITimeoutError):
+            return BackendUnavailable(f"{where} did not answer within {self.client.timeout} s, {retries}")
+        if isinstance(err, openai.APIConnectionError):
+            if self._answered:
+                return BackendUnavailable(f"{where} stopped answering mid-run: {_cause(err)}, {retries}")
+            return BackendUnavailable(f"cannot reach {self.base_url} for model {self.model!r}: {_cause(err)}, "
+                                      f"{retries}; is the server running and the URL right?")
+        status = getattr(err, "status_code", None)
+        if status in (401, 403):
+            return BackendUnavailable(f"{self.base_url} refused the API key for model {self.model!r} (HTTP {status}: "
+                                      f"{_detail(err)}); set OPENAI_API_KEY to a key this server accepts")
+        if status == 404:
+            return BackendUnavailable(f"{self.base_url} has no model {self.model!r} (HTTP 404: {_detail(err)}); check the "
+                                      f"name against GET {self.base_url}/models, and that the URL ends in /v1")
+        if status == 429 or (status or 0) >= 500:
+            return BackendUnavailable(f"{where} still failing with HTTP {status} {retries}: {_detail(err)}")
+        if status is not None:  # the request itself was refused (e.g. too long for the context): not an outage
+            return AgoraError(f"{where} rejected a request (HTTP {status}: {_detail(err)})")
+        return BackendUnavailable(f"{where} sent a reply that cannot be read: {_detail(err)}")
+
+
+def _usage(reply) -> dict[str, int] | None:
+    usage = getattr(reply, "usage", None)
+    if usage is None or usage.completion_tokens is None:
+        return None
+    details = getattr(usage, "prompt_tokens_details", None)
+    return {"completion_tokens": usage.completion_tokens, "prompt_tokens": usage.prompt_tokens or 0,
+            "cached_tokens": (getattr(details, "cached_tokens", None) or 0) if details else 0}
+
+
+def _cause(err: BaseException) -> str:
+    """The innermost reason of a connection failure ('[Errno 111] Connection refused'), not the client's wrapper."""
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+    return _oneline(str(err) or type(err).__name__)
+
+
+def _detail(err) -> str:
+    """The server's own error message, from an OpenAI-style body or the raw text."""
+    body = getattr(err, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        return _oneline(str(inner.get("message") or body))
+    return _oneline(str(body or getattr(err, "message", err)))
+
+
+def _snippet(reply) -> str:
+    """What came back, short: the fields the server set, or the raw value when it was not JSON at all."""
+    return _oneline(json.dumps(reply.model_dump(exclude_none=True)) if hasattr(reply, "model_dump") else repr(reply))
+
+
+def _oneline(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
