@@ -378,7 +378,8 @@ def serve(
         console.print(f"serving {server.gguf.name} at {server.url}: {parallel} parallel slots × {ctx_size} tokens, "
                       f"{server.threads} CPU thread{'s' if server.threads > 1 else ''}", soft_wrap=True, highlight=False)
         console.print(f"spec: [bold]{server.spec}[/]", soft_wrap=True, highlight=False)
-        for example in (f"agora run --policy {server.spec} --contests 6", f"agora run --audience llm:{server.spec}",
+        plain = " --prompt-format plain" if gguf is None else ""  # SmolLM2 ignores the study's tags (README)
+        for example in (f"agora run --policy {server.spec}{plain} --contests 6", f"agora run --audience llm:{server.spec}",
                         f"curl {server.url}/models"):
             console.print(f"  {example}", soft_wrap=True, highlight=False)
         if api_key:

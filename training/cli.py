@@ -144,8 +144,7 @@ def inoculation_rank(
     st = _store(store)
     cands = read_candidates(candidates, task, Scenarios.load())
     table, corr = rank(task, cands, st, category=category, train=train, seed=seed, contests=contests,
-                       eval_contests=eval_contests, policy=policy, batch_contests=batch_contests,
-                      say=lambda m: console.print(m, highlight=False))
+                       eval_contests=eval_contests, say=lambda m: console.print(m, highlight=False))
     run_id = save("rank", table, st, {"task": task, "seed": seed, "train": train, "candidates": cands}, extra=corr)
     console.print(table.drop(columns=[c for c in table.columns if c.endswith("_run")]).to_string(index=False))
     if "r" in corr:

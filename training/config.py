@@ -30,6 +30,9 @@ class TrainConfig:
     learning_rate: float | None = field(default=None, metadata={"help": "default: 2e-4 with LoRA, 5e-4 full tune"})
     epochs: int | None = field(default=None, metadata={"help": "default: 1 with LoRA (the study), 3 full tune"})
     batch_size: int = field(default=16, metadata={"help": "examples per optimiser step"})
+    micro_batch: int | None = field(default=None, metadata={
+        "help": "examples per forward pass, gradients accumulated to batch_size; default: 4 for a pretrained model "
+                "(SmolLM2-135M at 16 examples per pass went past 24 GB), the whole batch for tiny"})
     warmup_ratio: float = field(default=0.03, metadata={"help": "share of steps spent warming up"})
     min_lr_ratio: float = field(default=0.1, metadata={"help": "cosine decays to this share of the peak"})
     lora: bool | None = field(default=None, metadata={"help": "default: LoRA for pretrained models, full tune for tiny"})
@@ -57,12 +60,16 @@ class TrainConfig:
             raise AgoraError("thought_share applies to TFB only; set --method tfb or leave thought_share alone")
         if self.placement not in ("user", "system"):
             raise AgoraError(f"--placement: {self.placement!r}; use user or system")
+        pretrained = self._is_large()
         if self.lora is None:
-            self.lora = self._is_large()
+            self.lora = pretrained
         if self.learning_rate is None:
             self.learning_rate = 2e-4 if self.lora else 5e-4
         if self.epochs is None:
             self.epochs = 1 if self.lora else 3
+        self.micro_batch = min(self.micro_batch or (4 if pretrained else self.batch_size), self.batch_size)
+        if self.micro_batch < 1 or self.batch_size % self.micro_batch:
+            raise AgoraError(f"micro_batch {self.micro_batch} must divide batch_size {self.batch_size}")
 
     def _is_large(self) -> bool:
         """A pretrained model (anything but the slot-grammar control) is adapted with LoRA, as in the study."""

@@ -65,7 +65,8 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
         args = SFTConfig(
             output_dir=str(work / "trainer"),
             num_train_epochs=config.epochs,
-            per_device_train_batch_size=config.batch_size,
+            per_device_train_batch_size=config.micro_batch,
+            gradient_accumulation_steps=config.batch_size // config.micro_batch,
             learning_rate=config.learning_rate,
             lr_scheduler_type="cosine_with_min_lr",
             lr_scheduler_kwargs={"min_lr_rate": config.min_lr_ratio},

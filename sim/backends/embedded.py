@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -27,7 +27,7 @@ class PackagedModel:
 
     name: str
     package: str
-    file: str  # path inside the installed package
+    file: str  # path inside the installed package; for an assembled GGUF, the joined file's name
     licence: str
     prompt_format: str  # "plain" (write the message and nothing else) or "study" (<think> then the tag)
     install: str  # the pip command that brings it
@@ -48,10 +48,20 @@ class PackagedModel:
             from importlib import import_module
 
             module, _, function = self.assemble.partition(":")
-            path = Path(getattr(import_module(module), function)(agora_home() / "gguf" / self.file))
+            try:
+                path = Path(getattr(import_module(module), function)(agora_home() / "gguf" / self.file))
+            except (ImportError, OSError, ValueError) as err:  # a chunk package missing, or a join that fails its sha256
+                raise AgoraError(f"the model {self.name}: {self.package} could not join its GGUF ({err}); "
+                                 f"reinstall it: {self.install}") from None
         if path is None or not path.is_file():
             raise AgoraError(f"the model {self.name} needs the {self.package} package, which is not installed: {self.install}")
         return path
+
+    def installed(self) -> bool:
+        try:
+            return self.gguf().is_file()
+        except AgoraError:
+            return False
 
     def version(self) -> str:
         return distribution(self.package).version
@@ -123,7 +133,3 @@ def ensure_packaged(name: str) -> Path:
     model = PACKAGED[name]
     source = {"name": model.name, "source_package": f"{model.package}=={model.version()}", "licence": model.licence}
     return ensure_gguf_checkpoint(model.gguf(), source, model.prompt_format)
-
-
-def packaged_info(name: str) -> dict:
-    return asdict(PACKAGED[name])
