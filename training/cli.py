@@ -80,6 +80,7 @@ def evaluate(
 def study(
     tasks: str = typer.Option("sales,election,social", help="comma-separated tasks"),
     seeds: int = typer.Option(3, min=1, help="seeds 0..N-1"),
+    first_seed: int = typer.Option(0, min=0, help="start the seeds here (split a long study into runs)"),
     methods: str = typer.Option("rft,tfb", help="comma-separated methods"),
     contests: int = typer.Option(192, help="training contests per run"),
     eval_contests: int = typer.Option(96, help="head-to-head contests on the test anchors"),
@@ -91,7 +92,7 @@ def study(
     from agora.training.study import replicate, save, summary
 
     st = _store(store)
-    table = replicate(tasks.split(","), list(range(seeds)), methods.split(","), st, contests=contests,
+    table = replicate(tasks.split(","), list(range(first_seed, first_seed + seeds)), methods.split(","), st, contests=contests,
                       eval_contests=eval_contests, policy=policy, batch_contests=batch_contests,
                       say=lambda m: console.print(m, highlight=False))
     run_id = save(table, st)
