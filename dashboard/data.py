@@ -114,7 +114,7 @@ def describe_model(spec: str) -> str:
             method = _method(parent) or "model"
             rnd = next((p.name.replace("round-", "round ") for p in path.parents if p.name.startswith("round-")), "")
             return f"{method} · {parent.name} {rnd}".strip()
-    return "embedded base" if spec == "tiny" else path.name or spec
+    return {"tiny": "slot-grammar control", "smollm2": "SmolLM2-135M (embedded base)"}.get(spec) or path.name or spec
 
 
 @st.cache_data(show_spinner=False)

@@ -2,13 +2,13 @@
 
 Each role has two paths. The LLM path prompts a `Backend` (the competitor's own model) and parses a JSON reply;
 the rule path derives the same structure deterministically from the outcome: the audience's votes and thoughts and
-the message's features (`sim/audience/features.py`). The embedded slot model cannot follow a reflector prompt, so on
-the embedded default the rule path runs; an LLM reply that does not parse falls back to the rule path, and every
+the message's features (`sim/audience/features.py`). The slot-grammar control cannot follow a reflector prompt, so on
+it the rule path runs; an LLM reply that does not parse falls back to the rule path, and every
 capability records which path ran how often (`RoleLog`).
 
 Advice is phrased as `Strategy`s: what a message did (from its features) and what an audience thought named (from
-cue words). Advice sentences come from the embedded corpus's instruction pools (`scenarios/corpus/instructions.yaml`),
-the phrasings the embedded model was trained to follow, so that a learned lesson can steer it.
+cue words). Advice sentences come from the control's corpus instruction pools (`scenarios/corpus/instructions.yaml`),
+the phrasings the slot-grammar control was trained to follow, so that a learned lesson can steer it.
 """
 
 from __future__ import annotations

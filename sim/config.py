@@ -43,7 +43,7 @@ class RunConfig(BaseModel):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")
-    tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the embedded model")
+    tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the slot-grammar control (tiny)")
     capability_settings: dict[str, dict] = Field(
         default_factory=dict, description="per capability name, keyword settings for its factory (e.g. ace: {dedup_threshold: 0.8})")
     batch_contests: int = Field(default=1, ge=1, description="contests written and judged as one batch (no capabilities)")

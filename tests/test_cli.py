@@ -2,6 +2,8 @@
 
 import re
 
+import pandas as pd
+
 from typer.testing import CliRunner
 
 from agora.sim.cli import app
@@ -24,7 +26,14 @@ def test_run_runs_and_show(tmp_path, tiny_path, small_tiny):
     listing = invoke("runs", "--store", tmp_path / "runs")
     assert run_id in listing.output and "finished" in listing.output
     shown = invoke("show", run_id, "--store", tmp_path / "runs")
-    assert shown.exit_code == 0 and "contest 0" in shown.output
+    assert shown.exit_code == 0 and "contest 0" in shown.output and "warning" not in shown.output
+    # an audience that abstains on most ballots is flagged, not summarised as if it had voted
+    path = tmp_path / "runs" / run_id / "judgments.parquet"
+    judgments = pd.read_parquet(path)
+    judgments.loc[judgments.index[:30], "choice"] = ""
+    judgments.to_parquet(path)
+    shown = invoke("show", run_id, "--store", tmp_path / "runs")
+    assert "warning: the audience abstained on 75% of ballots, so these shares rest on 10 votes" in " ".join(shown.output.split())
 
 
 def test_bad_input_is_one_line_without_traceback(tmp_path):

@@ -1,4 +1,4 @@
-"""A local transformers checkpoint (a user's Qwen3-8B on a GPU, or Agora's embedded tiny model).
+"""A local transformers checkpoint (a user's Qwen3-8B on a GPU, the embedded SmolLM2, or the slot-grammar control).
 
 Nothing is downloaded: `local_files_only=True`, and a missing or non-checkpoint path is an
 `AgoraError` naming the path.
