@@ -9,6 +9,7 @@ package and version, the GGUF's sha256) and the prompt format the model follows;
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -81,6 +82,14 @@ PACKAGED = {
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, hashed once per process for a given size and modification time: every run start,
+    training config and spec check resolves the default model, and hashing its GGUF each time re-reads 100 MB."""
+    stat = path.stat()
+    return _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -94,11 +103,16 @@ def model_manifest(path: str | Path | None) -> dict | None:
     return json.loads(f.read_text()) if f and f.is_file() else None
 
 
-def ensure_gguf_checkpoint(gguf: Path, source: dict | None = None, prompt_format: str = "study") -> Path:
-    """The transformers checkpoint converted from `gguf`, converting it first if this file was never seen."""
+def check_gguf(gguf: str | Path) -> Path:
     gguf = Path(gguf).expanduser()
     if not gguf.is_file():
         raise AgoraError(f"GGUF file {str(gguf)!r} does not exist")
+    return gguf
+
+
+def ensure_gguf_checkpoint(gguf: Path, source: dict | None = None, prompt_format: str = "study") -> Path:
+    """The transformers checkpoint converted from `gguf`, converting it first if this file was never seen."""
+    gguf = check_gguf(gguf)
     sha = file_sha256(gguf)
     out = agora_home() / "models" / f"{gguf.stem.lower()}-{sha[:12]}"
     if (out / MODEL_MANIFEST).is_file():

@@ -87,13 +87,10 @@ def _hf_checkpoint(target: str, **_) -> Path:
 
 
 def _check_path(target: str) -> None:
+    from agora.sim.backends.embedded import check_gguf
     from agora.sim.backends.hf import check_checkpoint
 
-    if target.endswith(".gguf"):
-        if not Path(target).expanduser().is_file():
-            raise AgoraError(f"GGUF file {target!r} does not exist")
-    else:
-        check_checkpoint(target)
+    (check_gguf if target.endswith(".gguf") else check_checkpoint)(target)
 
 
 def _smollm2_checkpoint(target: str = "", **_) -> Path:
