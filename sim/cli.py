@@ -379,17 +379,17 @@ def serve(
 
     server = LocalServer(gguf, port=port, parallel=parallel, ctx_size=ctx_size, threads=threads, api_key=api_key)
     with server:
-        console.print(f"serving {server.gguf.name} at {server.url}: {parallel} parallel slots × {ctx_size} tokens, "
-                      f"{server.threads} CPU thread{'s' if server.threads > 1 else ''}", soft_wrap=True, highlight=False)
-        console.print(f"spec: [bold]{server.spec}[/]", soft_wrap=True, highlight=False)
-        plain = " --prompt-format plain" if gguf is None else ""  # SmolLM2 ignores the study's tags (README)
-        for example in (f"agora run --policy {server.spec}{plain} --contests 6", f"agora run --audience llm:{server.spec}",
-                        f"curl {server.url}/models"):
-            console.print(f"  {example}", soft_wrap=True, highlight=False)
-        if api_key:
-            console.print("clients send the key: export OPENAI_API_KEY=<the key>", highlight=False)
-        console.print(f"llama.cpp log: {server.log}; Ctrl-C stops the server", soft_wrap=True, highlight=False)
-        try:
+        try:  # from the moment it serves: a Ctrl-C while the spec is still being printed stops it just as cleanly
+            console.print(f"serving {server.gguf.name} at {server.url}: {parallel} parallel slots × {ctx_size} tokens, "
+                          f"{server.threads} CPU thread{'s' if server.threads > 1 else ''}", soft_wrap=True, highlight=False)
+            console.print(f"spec: [bold]{server.spec}[/]", soft_wrap=True, highlight=False)
+            plain = " --prompt-format plain" if gguf is None else ""  # SmolLM2 ignores the study's tags (README)
+            for example in (f"agora run --policy {server.spec}{plain} --contests 6",
+                            f"agora run --audience llm:{server.spec}", f"curl {server.url}/models"):
+                console.print(f"  {example}", soft_wrap=True, highlight=False)
+            if api_key:
+                console.print("clients send the key: export OPENAI_API_KEY=<the key>", highlight=False)
+            console.print(f"llama.cpp log: {server.log}; Ctrl-C stops the server", soft_wrap=True, highlight=False)
             code = server.wait()
         except KeyboardInterrupt:
             console.print("server stopped")
