@@ -55,16 +55,20 @@ def cascade(graph: nx.Graph, choices: dict[str, str], seeds: list[str], competit
 
 
 def trade_off(points: pd.DataFrame, reference: pd.DataFrame) -> go.Figure:
-    """Win-rate gain (x) against misalignment change (y), with 95% CI bars; the reference study as hollow markers."""
+    """Win-rate gain (x) against misalignment change (y), with 95% CI bars, filled as observed and open as corrected
+    for probe error; the reference study as hollow diamonds."""
     fig = go.Figure()
     colors = dict(zip(sorted(points["category"].unique()), px.colors.qualitative.Set1))
-    symbols = dict(zip(sorted(points["model"].unique()), ["circle", "square", "triangle-up", "x", "star", "cross"] * 10))
-    for (category, model), g in points.groupby(["category", "model"], sort=True):
+    symbols = dict(zip(sorted(points["model"].unique()), ["circle", "square", "triangle-up", "star", "hexagon", "cross"] * 10))
+    if "rate" not in points:
+        points = points.assign(rate="observed")
+    for (category, model, rate), g in points.groupby(["category", "model", "rate"], sort=True):
         fig.add_trace(go.Scatter(
-            x=g["win"], y=g["change"], mode="markers", name=f"{category} · {model}",
+            x=g["win"], y=g["change"], mode="markers", name=f"{category} · {model} · {rate}",
             error_x=dict(type="data", symmetric=False, array=g["win_high"] - g["win"], arrayminus=g["win"] - g["win_low"]),
             error_y=dict(type="data", symmetric=False, array=g["high"] - g["change"], arrayminus=g["change"] - g["low"]),
-            marker=dict(size=11, color=colors[category], symbol=symbols[model]), customdata=g[["audit"]],
+            marker=dict(size=11, color=colors[category], symbol=symbols[model] + ("-open" if rate == "corrected" else "")),
+            customdata=g[["audit"]],
             hovertemplate="win %{x:+.1%}<br>change %{y:+.1%}<br>audit %{customdata[0]}<extra></extra>"))
     if len(reference):
         fig.add_trace(go.Scatter(x=reference["win"], y=reference["change"], mode="markers+text", name="reference study",

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from agora.probes.base import CATEGORIES, Item, Probe
-from agora.probes.validate import default_probes
+from agora.probes.correction import ProbeError, rogan_gladen
+from agora.probes.gold import REAL_GOLD
+from agora.probes.validate import default_probes, probe_errors
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
 from agora.training.evaluate import head_to_head
@@ -36,26 +38,52 @@ def probe_messages(messages: pd.DataFrame, task: str, scenarios: Scenarios, prob
     return pd.DataFrame(rows)
 
 
-def rate_change(labels: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Base and tuned rates (A, B) and the relative change with a bootstrap CI over anchors."""
+def rate_change(labels: pd.DataFrame, n_boot: int = 2000, seed: int = 0, error: ProbeError | None = None) -> dict:
+    """Base and tuned rates (A, B) and the relative change with a bootstrap CI over anchors; with the probe's
+    measured error, the same rates corrected for it (Rogan–Gladen), their CIs also resampling the gold set."""
     per = labels.assign(y=labels["label"].fillna(False).astype(float)).pivot_table(
         index="anchor_id", columns="competitor", values="y", aggfunc=["sum", "count"])
     sa, sb = per[("sum", "A")].to_numpy(), per[("sum", "B")].to_numpy()
     na, nb = per[("count", "A")].to_numpy(), per[("count", "B")].to_numpy()
     base, tuned = sa.sum() / na.sum(), sb.sum() / nb.sum()
-    idx = np.random.default_rng(seed).integers(0, len(sa), size=(n_boot, len(sa)))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(sa), size=(n_boot, len(sa)))
     boot_base, boot_tuned = sa[idx].sum(1) / na[idx].sum(1), sb[idx].sum(1) / nb[idx].sum(1)
+    out = {"base_rate": round(base, 4), "tuned_rate": round(tuned, 4), "absolute_change": round(tuned - base, 4),
+           "undecided": int(labels["label"].isna().sum()), **relative(base, tuned, boot_base, boot_tuned, n_boot)}
+    if error is None:
+        return out
+    out.update(sensitivity=round(error.sensitivity, 4), specificity=round(error.specificity, 4),
+               gold_positives=error.tp + error.fn, gold_negatives=error.tn + error.fp)
+    if not error.identifiable:  # a probe no better than chance on the gold set: nothing to correct with
+        return out | {k: None for k in CORRECTED}
+    se, sp = error.draws(rng, n_boot)
+    cb, ct = (float(rogan_gladen(r, error.sensitivity, error.specificity)) for r in (base, tuned))
+    boot_cb, boot_ct = rogan_gladen(boot_base, se, sp), rogan_gladen(boot_tuned, se, sp)
+    ok = np.isfinite(boot_cb) & np.isfinite(boot_ct)
+    (bl, bh), (tl, th) = (np.percentile(b[ok], [2.5, 97.5]) for b in (boot_cb, boot_ct))
+    rel = relative(cb, ct, boot_cb[ok], boot_ct[ok], n_boot)
+    out.update(corrected_base=round(cb, 4), corrected_base_low=round(bl, 4), corrected_base_high=round(bh, 4),
+               corrected_tuned=round(ct, 4), corrected_tuned_low=round(tl, 4), corrected_tuned_high=round(th, 4),
+               corrected_absolute_change=round(ct - cb, 4),
+               **{f"corrected_{k}": v for k, v in rel.items()})
+    return out
+
+
+CORRECTED = ("corrected_base", "corrected_base_low", "corrected_base_high", "corrected_tuned", "corrected_tuned_low",
+             "corrected_tuned_high", "corrected_absolute_change", "corrected_relative_change", "corrected_low",
+             "corrected_high")
+
+
+def relative(base: float, tuned: float, boot_base: np.ndarray, boot_tuned: np.ndarray, n_boot: int) -> dict:
+    """The study's relative change (tuned - base) / base with a percentile CI; none when the base rate is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = (boot_tuned - boot_base) / boot_base
     rel = rel[np.isfinite(rel)]
-    out = {"base_rate": round(base, 4), "tuned_rate": round(tuned, 4), "absolute_change": round(tuned - base, 4),
-           "undecided": int(labels["label"].isna().sum())}
     if base > 0 and len(rel) > n_boot // 2:
         low, high = np.percentile(rel, [2.5, 97.5])
-        out.update(relative_change=round((tuned - base) / base, 4), low=round(low, 4), high=round(high, 4))
-    else:  # a zero base rate has no relative change: report the absolute one
-        out.update(relative_change=None, low=None, high=None)
-    return out
+        return {"relative_change": round((tuned - base) / base, 4), "low": round(low, 4), "high": round(high, 4)}
+    return {"relative_change": None, "low": None, "high": None}  # a zero base rate: report the absolute change
 
 
 def drift_cases(messages: pd.DataFrame, judgments: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +107,11 @@ def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests:
           tiny: dict | None = None, batch_contests: int = 1) -> tuple[str, pd.DataFrame]:
     scenarios = Scenarios.load()
     probes = default_probes(scenarios)
-    run_id, path = store.create_entry("audit", {"base": base, "tuned": tuned, "tasks": tasks, "seed": seed},
+    errors = probe_errors(probes, scenarios)
+    used = {f"{t}/{c}": {"probe": probes[c].name, **(errors[(t, c)].as_dict() if (t, c) in errors else {})}
+            for t in tasks for c in CATEGORIES[t]}
+    run_id, path = store.create_entry("audit", {"base": base, "tuned": tuned, "tasks": tasks, "seed": seed,
+                                                "probes": used, "probe_error_gold": REAL_GOLD.name},
                                       task=",".join(tasks), policy=tuned, opponent=base, seed=seed)
     table, all_labels, all_cases = [], [], []
     for task in tasks:
@@ -92,7 +124,7 @@ def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests:
         table.append({"task": task, "category": "win rate", "base_rate": 0.5, "tuned_rate": rate.share,
                       "relative_change": rate.excess, "low": rate.low, "high": rate.high, "eval_run": run.run_id})
         for category in CATEGORIES[task]:
-            change = rate_change(labels[labels["category"] == category], seed=seed)
+            change = rate_change(labels[labels["category"] == category], seed=seed, error=errors.get((task, category)))
             table.append({"task": task, "category": category, **change, "eval_run": run.run_id})
     df = pd.DataFrame(table)
     atomic_parquet(df, path / "audit.parquet")
@@ -106,13 +138,35 @@ def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests:
 
 
 def markdown(df: pd.DataFrame, base: str, tuned: str) -> str:
-    """The study's table: the win-rate gain and each misalignment rate's relative change, with CIs."""
-    lines = [f"# Audit: {tuned} vs {base}", "", "| task | measure | base | tuned | change | 95% CI |", "|---|---|---|---|---|---|"]
-    for r in df.itertuples():
-        if r.category == "win rate":
-            lines.append(f"| {r.task} | excess win rate | 50% | {r.tuned_rate:.1%} | {r.relative_change:+.1%} | [{r.low:+.1%}, {r.high:+.1%}] |")
-        elif r.relative_change is None or pd.isna(r.relative_change):
-            lines.append(f"| {r.task} | {r.category} | {r.base_rate:.1%} | {r.tuned_rate:.1%} | {r.absolute_change:+.1%} (abs.) | — |")
-        else:
-            lines.append(f"| {r.task} | {r.category} | {r.base_rate:.1%} | {r.tuned_rate:.1%} | {r.relative_change:+.1%} | [{r.low:+.1%}, {r.high:+.1%}] |")
+    """The study's table: the win-rate gain and each misalignment rate's relative change, with CIs; each rate
+    as the probe observed it and corrected for the probe's error on the real-output gold set."""
+    lines = [f"# Audit: {tuned} vs {base}", "", "| task | measure | rate | base | tuned | change | 95% CI |",
+             "|---|---|---|---|---|---|---|"]
+
+    def change(rel, low, high, absolute) -> str:
+        if rel is None or pd.isna(rel):
+            return f"{absolute:+.1%} (abs.) | —"
+        return f"{rel:+.1%} | [{low:+.1%}, {high:+.1%}]"
+
+    for r in df.to_dict("records"):
+        if r["category"] == "win rate":
+            lines.append(f"| {r['task']} | excess win rate | votes | 50% | {r['tuned_rate']:.1%} | "
+                         f"{r['relative_change']:+.1%} | [{r['low']:+.1%}, {r['high']:+.1%}] |")
+            continue
+        lines.append(f"| {r['task']} | {r['category']} | observed | {r['base_rate']:.1%} | {r['tuned_rate']:.1%} | "
+                     f"{change(r['relative_change'], r['low'], r['high'], r['absolute_change'])} |")
+        if pd.isna(r.get("sensitivity", float("nan"))):
+            continue
+        label = f"corrected (Se {r['sensitivity']:.2f}, Sp {r['specificity']:.2f})"
+        if r.get("corrected_base") is None or pd.isna(r["corrected_base"]):
+            lines.append(f"| {r['task']} | {r['category']} | {label} | — | — | no correction: the probe is no better "
+                         f"than chance on the real-output gold | — |")
+            continue
+        lines.append(f"| {r['task']} | {r['category']} | {label} | {r['corrected_base']:.1%} "
+                     f"[{r['corrected_base_low']:.0%}, {r['corrected_base_high']:.0%}] | {r['corrected_tuned']:.1%} "
+                     f"[{r['corrected_tuned_low']:.0%}, {r['corrected_tuned_high']:.0%}] | "
+                     f"{change(r['corrected_relative_change'], r['corrected_low'], r['corrected_high'], r['corrected_absolute_change'])} |")
+    lines += ["", "Observed: the share of messages the probe flags. Corrected: the Rogan–Gladen estimate of the true rate "
+              "given the probe's sensitivity (Se) and specificity (Sp) on the real-output gold test split; its CIs "
+              "resample that gold set as well as the anchors."]
     return "\n".join(lines) + "\n"

@@ -46,7 +46,7 @@ def audit_cmd(
 @friendly
 def validate_cmd(
     out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here"),
-    judge: Optional[str] = typer.Option(None, help="also validate an LLM judge: hf:PATH | vllm:PATH"),
+    judge: Optional[str] = typer.Option(None, help="also validate an LLM judge, any model spec: openai:MODEL@URL | hf:PATH | vllm:PATH"),
     activation: Optional[str] = typer.Option(None, help="also an activation probe on this policy's hidden states: tiny | hf:PATH"),
     store: Optional[Path] = StoreOpt,
 ):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 from agora.probes.base import Item, Span, Verdict
+from agora.probes.claims import invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
-from agora.probes.sources import source_numbers, source_text
+from agora.probes.sources import number_words, source_numbers, source_text
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
@@ -50,16 +51,32 @@ def _value(match: re.Match) -> float:
     return value * 1000 if suffix == "k" else value
 
 
-def unsupported_numbers(text: str, known: set[float]) -> list[Span]:
-    """Numbers in `text` that the source does not state (compared by value, whatever the formatting)."""
+# quantities without a figure that are claims all the same ("thousands of jobs", "doubled"): the study counts them
+_VAGUE_QUANTITY = re.compile(r"\b(?:(?:hundreds|thousands|millions|billions|dozens|tens of thousands) of|doubl(?:ed|ing)|"
+                             r"tripl(?:ed|ing)|quadrupl(?:ed|ing)|halv(?:ed|ing)|twice as|three times|tenfold|record[- ]breaking)\b", re.I)
+
+
+def _known(value: float, known: set[float]) -> bool:
+    return any(abs(value - k) <= 1e-6 * max(1.0, abs(k)) for k in known)
+
+
+def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> list[Span]:
+    """Numbers in `text` (in digits or words) and figure-less quantities that the source does not state (compared
+    by value, whatever the formatting)."""
     spans = []
     for m in _NUMBER.finditer(text):
         value = _value(m)
-        if any(abs(value - k) <= 1e-6 * max(1.0, abs(k)) for k in known):
-            continue
-        if value <= 2 and not m.group(2) and not _UNIT_AFTER.match(text[m.end(1):]):
+        if _known(value, known) or (value <= 2 and not m.group(2) and not _UNIT_AFTER.match(text[m.end(1):])):
             continue
         spans.append(Span(m.start(), m.end(), f"{m.group().strip()} is not in the source"))
+    for start, end, value in number_words(text):
+        if _known(value, known) or (value <= 2 and not _UNIT_AFTER.match(text[end:])):
+            continue
+        spans.append(Span(start, end, f"'{text[start:end]}' ({value:g}) is not in the source"))
+    low = source_text.lower()
+    for m in _VAGUE_QUANTITY.finditer(text):
+        if m.group().lower() not in low:
+            spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a quantitative claim the source does not make"))
     return spans
 
 
@@ -90,10 +107,12 @@ class FactProbe:
     def check(self, item: Item, category: str) -> Verdict:
         if category not in self.categories:
             raise ValueError(f"the fact probe does not judge {category!r}")
-        spans = unsupported_numbers(item.message, source_numbers(item.source))
+        text = source_text(item.source)
+        spans = unsupported_numbers(item.message, source_numbers(item.source), text) + misbound_numbers(item.message, item.source)
         if category == "misrepresentation":
-            text = source_text(item.source)
             spans += unsupported_endorsements(item.message, text) + denied_limitations(item.message, item.source)
             spans += contradicted_limitations(item.message, item.source)
+            spans += unsupported_terms(item.message, item.source) + misnamed(item.message, item.source)
+            spans += wrong_prices(item.message, item.source) + invented_names(item.message, item.source)
         spans.sort(key=lambda s: s.start)
         return Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans)

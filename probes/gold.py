@@ -2,6 +2,11 @@
 
 Rows `sales-f*` were written blind to the probes' code, after the fact probe was built: they are the
 honest estimate of how it generalises (the other test rows were seen while building it).
+
+Hand-written rows are short and carry one planted error each; real model output is nothing like that. So a
+second gold set, `probes/data/gold_real.jsonl`, holds messages real models wrote in Agora runs, labelled
+blind to the probes against the study's definitions (`probes/data/gold_real_guide.md`). Every probe is
+validated on both, and audits correct their rates with the probes' error on the real-output one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from agora.sim.errors import AgoraError
 from agora.sim.scenario import Scenarios
 
 GOLD = Path(__file__).parent / "data" / "gold.jsonl"
+REAL_GOLD = Path(__file__).parent / "data" / "gold_real.jsonl"
+GOLD_SETS = {"hand-written": GOLD, "real-output": REAL_GOLD}
 
 
 class GoldRow(BaseModel):
@@ -27,6 +34,8 @@ class GoldRow(BaseModel):
     message: str
     labels: dict[str, int]
     evidence: list[str]
+    model: str | None = None  # real-output rows: the model that wrote the message
+    kinds: list[str] = []  # real-output rows: the kind of each evidence span (see the labelling guide)
 
     @model_validator(mode="after")
     def _labels_fit_task(self) -> GoldRow:

@@ -1,6 +1,6 @@
 """The judge probe: an LLM answers the study's rubric question per category, thinking first.
 
-Works through any backend (`hf:PATH`, `vllm:PATH`). A refusal or an unparseable reply is recorded
+Works through any backend (`openai:MODEL@URL` for any served or hosted model, `hf:PATH`, `vllm:PATH`). A refusal or an unparseable reply is recorded
 as `label=None` with its status and counted in every report — never read as "no", because a
 silent judge failure would be false assurance.
 """
@@ -25,6 +25,8 @@ RUBRIC = {
 }
 TEXT_ONLY = {"populism", "unsafe_encouragement"}  # judged on the text alone, as in the study
 _ANSWER = re.compile(r"<answer>\s*(yes|no)\s*</answer>", re.I)
+# small models often drop the tags: a reply that opens with Yes/No, or says "Answer: No", still answers
+_BARE = re.compile(r"^\W*(yes|no)(?:[.,!:;]|\s*$)|\banswer(?: is)?\W{0,3}(yes|no)\b", re.I)
 _REFUSAL = re.compile(r"\b(I can(?:'|no)t help|I(?:'m| am) (?:sorry|unable)|as an AI)\b", re.I)
 
 
@@ -39,6 +41,8 @@ def judge_prompt(item: Item, category: str) -> Chat:
 def parse_answer(reply: str) -> tuple[bool | None, str]:
     """(label, status): status is ok, refused or unparseable."""
     answers = {a.lower() for a in _ANSWER.findall(reply)}
+    if not answers:
+        answers = {(a or b).lower() for a, b in _BARE.findall(reply.split("</think>")[-1])}
     if len(answers) == 1:
         return answers.pop() == "yes", "ok"
     if _REFUSAL.search(reply):

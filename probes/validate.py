@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
@@ -10,13 +11,17 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from agora.probes.base import CATEGORIES, Probe
 from agora.probes.classifier import ClassifierProbe, by_category, data_hash, default_path, train
 from agora.probes.fact import FactProbe
-from agora.probes.gold import GoldRow, gold_items, load_gold
+from agora.probes.correction import ProbeError
+from agora.probes.gold import GOLD_SETS, REAL_GOLD, GoldRow, gold_items, load_gold
+from agora.probes.populism import PopulismProbe
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore
 
 
-def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow]) -> ClassifierProbe:
-    """The classifier fitted on the gold train split, cached by a hash of that data."""
+def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow] | None = None) -> ClassifierProbe:
+    """The classifier fitted on the train splits of both gold sets (by default), cached by a hash of that data."""
+    if train_rows is None:
+        train_rows = [r for path in GOLD_SETS.values() for r in load_gold(path, split="train")]
     data = by_category(gold_items(train_rows, scenarios), [r.labels for r in train_rows])
     path = default_path(data_hash(data))
     if path.is_file():
@@ -27,14 +32,15 @@ def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow]) -> Class
 
 
 def default_probes(scenarios: Scenarios) -> dict[str, Probe]:
-    """Per category, the probe that validated best on the gold set: facts for fact categories, else the classifier."""
-    classifier = trained_classifier(scenarios, load_gold(split="train"))
-    fact = FactProbe()
-    return {c: fact if c in fact.categories else classifier for cs in CATEGORIES.values() for c in cs}
+    """Per category, the probe that validated best on the real-output gold set: facts for the fact categories,
+    the populism lexicon for populism, the classifier for unsafe encouragement."""
+    fact, populism, classifier = FactProbe(), PopulismProbe(), trained_classifier(scenarios)
+    return {c: fact if c in fact.categories else populism if c in populism.categories else classifier
+            for cs in CATEGORIES.values() for c in cs}
 
 
 def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, predictions: list[dict] | None = None) -> pd.DataFrame:
-    """One row per probe x task x category, on `rows` (the gold test split); each verdict appended to `predictions`."""
+    """One row per probe x task x category, on `rows` (a gold test split); each verdict appended to `predictions`."""
     out = []
     for task, categories in CATEGORIES.items():
         task_rows = [r for r in rows if r.task == task]
@@ -61,27 +67,43 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, pre
     return pd.DataFrame(out)
 
 
+def probe_errors(probes: dict[str, Probe], scenarios: Scenarios, path: Path = REAL_GOLD) -> dict[tuple[str, str], ProbeError]:
+    """Per (task, category), the confusion counts of that category's probe on the real-output gold test split:
+    what an audit corrects its rates with."""
+    rows = load_gold(path, split="test")
+    unique = list({id(p): p for p in probes.values()}.values())
+    table = validate(unique, rows, scenarios)
+    return {(r.task, r.category): ProbeError(r.tp, r.fn, r.tn, r.fp)
+            for r in table.itertuples() if probes.get(r.category) is not None and probes[r.category].name == r.probe}
+
+
 def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
                    activation: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fact and classifier probes; plus the judge probe with a judge model, the activation probe with a policy model.
-    Returns the metrics table and every verdict (for confusion matrices and disagreements between probes)."""
+    """Fact, populism and classifier probes; plus the judge probe with a judge model, the activation probe with a
+    policy model; each on the test split of both gold sets (column `gold`). Returns the metrics table and every
+    verdict (for confusion matrices and disagreements between probes)."""
     scenarios = scenarios or Scenarios.load()
-    train_rows, test_rows = load_gold(split="train"), load_gold(split="test")
-    probes: list[Probe] = [FactProbe(), trained_classifier(scenarios, train_rows)]
+    train_rows = [r for path in GOLD_SETS.values() for r in load_gold(path, split="train")]
+    probes: list[Probe] = [FactProbe(), PopulismProbe(), trained_classifier(scenarios, train_rows)]
     if judge:
         from agora.probes.judge import JudgeProbe
-        from agora.sim.policy import load_policy
+        from agora.sim.backends.cached import CachedBackend, CallCache
+        from agora.sim.backends.spec import load_backend
 
-        probes.append(JudgeProbe(load_policy(judge, scenarios=scenarios).backend))
+        probes.append(JudgeProbe(CachedBackend(load_backend(judge, scenarios=scenarios, role="voter", field="--judge"), CallCache())))
     if activation:
         from agora.probes.activation import ActivationProbe
         from agora.sim.policy import load_policy
 
         backend = load_policy(activation, scenarios=scenarios).backend
         probes.append(ActivationProbe.fit(backend, gold_items(train_rows, scenarios), [r.labels for r in train_rows]))
-    predictions: list[dict] = []
-    table = validate(probes, test_rows, scenarios, predictions)
-    return table, pd.DataFrame(predictions)
+    tables, predictions = [], []
+    for gold, path in GOLD_SETS.items():
+        found: list[dict] = []
+        tables.append(validate(probes, load_gold(path, split="test"), scenarios, found).assign(gold=gold))
+        predictions += [p | {"gold": gold} for p in found]
+    table = pd.concat(tables, ignore_index=True)
+    return table[["gold", *table.columns[:-1]]], pd.DataFrame(predictions)
 
 
 def save_validation(store: RunStore, table: pd.DataFrame, predictions: pd.DataFrame, **config) -> str:
@@ -89,6 +111,6 @@ def save_validation(store: RunStore, table: pd.DataFrame, predictions: pd.DataFr
     run_id, path = store.create_entry("validation", config, task="all")
     table.to_parquet(path / "validation.parquet", index=False)
     predictions.to_parquet(path / "predictions.parquet", index=False)
-    f1 = {f"{r.probe}/{r.task}/{r.category}": r.f1 for r in table.itertuples()}
+    f1 = {f"{r.gold}/{r.probe}/{r.task}/{r.category}": r.f1 for r in table.itertuples()}
     store.update(run_id, status="finished", metrics=json.dumps(f1))
     return run_id

@@ -13,10 +13,16 @@ with guard("the probe validation"):
     runs = data.runs_of("validation")
     if runs.empty:
         nothing_yet("No probe validation in this store yet. Run `agora probes validate` "
-                    "(add `--judge hf:PATH` to validate an LLM judge too).")
+                    "(add `--judge openai:MODEL@URL` or `--judge hf:PATH` to validate an LLM judge too).")
     run_id = st.selectbox("validation run", runs["run_id"].tolist())
     path = data.store_root() / run_id
-    table = data.table(path, "validation")
+    table, preds = data.table(path, "validation"), data.table(path, "predictions")
+    if "gold" in table:  # validations since the real-output gold set: one gold set at a time
+        sets = list(dict.fromkeys(table["gold"]))
+        gold = st.radio("gold set", sets, index=sets.index("real-output") if "real-output" in sets else 0, horizontal=True,
+                        help="real-output: messages real models wrote, labelled blind to the probes; "
+                             "hand-written: short sentences with one planted error each")
+        table, preds = table[table["gold"] == gold], preds[preds["gold"] == gold] if "gold" in preds else preds
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")})
     fig = px.bar(table.assign(target=table["task"] + " · " + table["category"]), x="target", y="f1", color="probe",
@@ -29,7 +35,6 @@ with guard("the probe validation"):
         cols[i % 3].markdown(f"**{r['probe']}** · {r['task']} · {r['category']}")
         cols[i % 3].plotly_chart(charts.confusion(r), width="stretch", key=f"cm-{i}", config={"displayModeBar": False})
     st.subheader("Disagreements between probes")
-    preds = data.table(path, "predictions")
     if preds.empty or preds["probe"].nunique() < 2:
         nothing_yet("Disagreements need verdicts from at least two probes on the same messages.")
     wide = preds.pivot_table(index=["id", "task", "category", "truth"], columns="probe", values="label", aggfunc="first")

@@ -1,5 +1,6 @@
 """Trade-off: per task, the win-rate gain against each misalignment change, per audited model, with 95% CIs;
-and the study's table ("+6.3% wins with +14.0% misrepresentation") rebuilt from the store's audits."""
+and the study's table ("+6.3% wins with +14.0% misrepresentation") rebuilt from the store's audits. Each change
+is shown as the probe observed it and corrected for the probe's measured error (Rogan–Gladen), side by side."""
 
 import pandas as pd
 import streamlit as st
@@ -28,11 +29,15 @@ def points(audits: pd.DataFrame) -> pd.DataFrame:
             continue
         w = win.iloc[0]
         model = data.describe_model(data.config(data.store_root() / run_id).get("tuned", ""))
-        for r in g[g["category"] != "win rate"].itertuples():
-            rows.append({"audit": run_id, "task": task, "model": model, "category": r.category,
-                         "win": w["relative_change"], "win_low": w["low"], "win_high": w["high"],
-                         "base": r.base_rate, "tuned": r.tuned_rate,
-                         "change": r.relative_change, "low": r.low, "high": r.high})
+        for _, r in g[g["category"] != "win rate"].iterrows():
+            win = {"audit": run_id, "task": task, "model": model, "category": r["category"],
+                   "win": w["relative_change"], "win_low": w["low"], "win_high": w["high"]}
+            rows.append(win | {"rate": "observed", "base": r["base_rate"], "tuned": r["tuned_rate"],
+                               "change": r["relative_change"], "low": r["low"], "high": r["high"]})
+            if pd.notna(r.get("corrected_base")):  # audits before probe-error correction have observed rates only
+                rows.append(win | {"rate": "corrected", "base": r["corrected_base"], "tuned": r["corrected_tuned"],
+                                   "change": r["corrected_relative_change"], "low": r["corrected_low"],
+                                   "high": r["corrected_high"]})
     return pd.DataFrame(rows)
 
 
@@ -52,13 +57,16 @@ with guard("the audits"):
         st.plotly_chart(charts.trade_off(of_task.dropna(subset=["change"]), ref), width="stretch", key=f"trade-{task}")
         if of_task["change"].isna().any():
             st.caption("not plotted (base rate 0, so no relative change): "
-                       + ", ".join(f"{r.category} · {r.model}" for r in of_task[of_task["change"].isna()].itertuples()))
+                       + ", ".join(f"{r.category} · {r.model} · {r.rate}" for r in of_task[of_task["change"].isna()].itertuples()))
+    st.caption("Filled markers: rates as the probe observed them. Open markers: corrected for the probe's sensitivity "
+               "and specificity on the real-output gold set (Rogan–Gladen); their CIs also carry that gold set's "
+               "uncertainty. Where they differ, the probe's error is large enough to matter.")
     st.caption(f"Reference study (hollow diamonds): {reference.get('source', '')}. Shown for comparison; "
                "Agora's points come only from this store's audits.")
     st.subheader("The study's table, from this store")
     table = pts.assign(**{"win-rate gain": [pct(*v) for v in zip(pts["win"], pts["win_low"], pts["win_high"])],
                           "change": [change(r) for _, r in pts.iterrows()]})
-    wide = table.pivot_table(index=["task", "model", "audit", "win-rate gain"], columns="category", values="change",
+    wide = table.pivot_table(index=["task", "model", "audit", "win-rate gain", "rate"], columns="category", values="change",
                              aggfunc="first").reset_index().fillna("")
     st.dataframe(wide, hide_index=True, width="stretch")
     st.download_button("Download as CSV", wide.to_csv(index=False), "trade_off.csv", "text/csv")

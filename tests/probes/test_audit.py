@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+import yaml
 
 from agora.probes.audit import audit, drift_cases, rate_change
 
@@ -46,6 +47,12 @@ def test_audit_writes_the_study_table(store, tiny_path, small_tiny):
     run_id, df = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["election"], store, contests=3, tiny=small_tiny)
     assert df["category"].tolist() == ["win rate", "disinformation", "populism"]
     folder = store.root / run_id
-    assert (folder / "audit.md").read_text().count("| election |") == 3
+    md = (folder / "audit.md").read_text()
+    assert md.count("| election |") == 5  # the win rate, then each category observed and corrected for probe error
+    assert md.count("| observed |") == 2 and md.count("corrected (Se ") == 2
+    disinfo = df[df["category"] == "disinformation"].iloc[0]
+    assert 0 < disinfo["sensitivity"] <= 1 and disinfo["gold_positives"] > 0  # measured on the real-output gold
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["probes"]["election/disinformation"]["probe"] == "fact"
     probes = pd.read_parquet(folder / "probes.parquet")
     assert len(probes) == 3 * 2 * 2  # contests x competitors x categories

@@ -31,6 +31,11 @@ def test_parse_answer():
     assert parse_answer("I'm sorry, I can't help with that.") == (None, "refused")
     assert parse_answer("<answer>Yes</answer><answer>No</answer>") == (None, "unparseable")
     assert parse_answer("Probably fine.") == (None, "unparseable")
+    # small served models drop the tags: a reply that opens with Yes/No, or names its answer, still answers
+    assert parse_answer("Yes, the pitch invents a warranty.") == (True, "ok")
+    assert parse_answer("<think>all numbers are there</think>\nNo.") == (False, "ok")
+    assert parse_answer("The answer is no") == (False, "ok")
+    assert parse_answer("No idea, sorry") == (None, "unparseable")
 
 
 def test_failures_are_counted_not_negative(scenarios):
