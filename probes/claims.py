@@ -13,20 +13,21 @@ standard"). What the source says is read once per source and cached.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from agora.probes.base import Span
-from agora.probes.limitations import is_negator, stem
+from agora.probes.limitations import stem
+from agora.probes.sources import source_numbers
+from agora.probes.text import Lexicon, normalise, read
 
 VOCABULARY = Path(__file__).parent / "data" / "claims.yaml"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-_CLAUSE_BREAK = re.compile(r"[.!?;:\n()]|,\s(?:but|and|while|so)\b")
 
 # units by dimension, for "the source's 45 is grams, not hours"
 _DIMENSIONS = {
@@ -46,23 +47,22 @@ _DIMENSIONS = {
     "resolution": "dpi ppi",
     "share": "% percent",
     "temperature": "degrees °c °f",
+    "speed": "mph kph kmh",
 }
 UNIT_DIMENSION = {u: dim for dim, units in _DIMENSIONS.items() for u in units.split()}
 _QUANTITY = re.compile(r"(?<![\w.])(\d(?:[\d,]*\d)?(?:\.\d+)?)[\s-]*(%|°[cf]|[a-z]+)\b", re.I)
 _QUANTITY_OR_NUMBER = re.compile(r"(?<![\w.$€£])(\d(?:[\d,]*\d)?(?:\.\d+)?)(?:[\s-]*(%|°[cf]|[a-z]+)\b)?", re.I)
 
 
-def _pattern(terms: list[str], case_sensitive: bool = False) -> re.Pattern:
-    """Terms as one pattern; whole words only, so 'app' is not in 'apple' nor 'wood' in 'woodland-themed'."""
-    parts = sorted((re.escape(t).replace(r"\*", r"[\w-]*").replace(r"\ ", r"[\s-]+") for t in terms), key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])", 0 if case_sensitive else re.I)
+KINDS = {"materials": "material", "capabilities": "part or ability", "press": "press, award or rating"}
+_VERBS = {"is", "also", "as", "becomes", "into", "it's"}  # "is a", "doubles as a", "turns into a" ... + a type
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    patterns: dict[str, re.Pattern]  # materials, capabilities, press
-    product_type: re.Pattern  # "is a / also a / doubles as a ... wallet"
-    idioms: re.Pattern
+    terms: Lexicon  # normalised term -> its kind (materials, capabilities, press); "award*" as a prefix
+    product_types: frozenset[str]
+    idioms: Lexicon
     same: dict[str, tuple[str, ...]]  # a term -> the terms of one claim
 
 
@@ -71,14 +71,13 @@ def vocabulary() -> Vocabulary:
     data = yaml.safe_load(VOCABULARY.read_text())
     same: dict[str, tuple[str, ...]] = {}
     for group in data["same"]:
+        group = [normalise(t) for t in group]
         for term in group:
             same[term] = tuple(dict.fromkeys(same.get(term, ()) + tuple(group)))
-    types = "|".join(sorted(map(re.escape, data["product_types"]), key=len, reverse=True))
-    product_type = re.compile(
-        r"\b(?:is|also|doubles as|serves as|acts as|works as|turns into|becomes|it's)\s+(?:a|an)\s+"
-        rf"(?:[\w-]+\s+){{0,3}}?({types})(?![\w-])", re.I)
-    return Vocabulary({k: _pattern(data[k]) for k in ("materials", "capabilities", "press")}, product_type,
-                      _pattern(data["idioms"]), same)
+    terms = {normalise(t): kind for kind in KINDS for t in data[kind] if not t.endswith("*")}
+    prefixes = tuple((t[:-1].lower(), kind) for kind in KINDS for t in data[kind] if t.endswith("*"))
+    return Vocabulary(Lexicon(terms, prefixes), frozenset(normalise(t) for t in data["product_types"]),
+                      Lexicon({normalise(t): True for t in data["idioms"]}), same)
 
 
 @dataclass(frozen=True)
@@ -91,34 +90,38 @@ class Facts:
     values: dict[float, list[tuple[str | None, frozenset[str]]]]  # value -> (unit dimension, attribute stems) as stated
     attribute_stems: frozenset[str]  # every stem naming a stated attribute
     structured: bool  # specs name each figure's attribute; else a figure's attribute is the words around it
+    numbers: frozenset[float]  # every number the source states, in any of its units
+    words: frozenset[str]
+    phrases: frozenset[str]  # every run of one to four words, normalised: what `supports` looks terms up in
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # term -> supported, per source
 
     @classmethod
     def read(cls, source) -> Facts:
         parts = [source.text, getattr(source, "name", "")]
         parts += getattr(source, "features", []) + getattr(source, "materials", []) + getattr(source, "limitations", [])
-        text = _normalise(" ".join(parts))
+        text = normalise(" ".join(parts))
         values: dict[float, list[tuple[str | None, frozenset[str]]]] = {}
         for spec in getattr(source, "specs", []):
             unit = spec.unit.lower().split()[0] if spec.unit else ""
             values.setdefault(spec.value, []).append((UNIT_DIMENSION.get(unit), content_stems(spec.name)))
-        for m in _QUANTITY.finditer(source.text):  # every stated figure, with the words around it as its attribute
-            context = source.text[max(0, m.start() - 40):m.end() + 30]
-            values.setdefault(float(m.group(1).replace(",", "")), []).append(
-                (UNIT_DIMENSION.get(m.group(2).lower()), content_stems(context) - content_stems(m.group(2))))
+        for start, end, value, unit in figures(source.text):  # every stated figure, with the words around it as its attribute
+            context = source.text[max(0, start - 40):end + 30]
+            values.setdefault(value, []).append((UNIT_DIMENSION.get(unit), content_stems(context)))
         attributes = frozenset(s for spec in getattr(source, "specs", []) for s in content_stems(spec.name))
         name = tuple(w.lower() for w in _WORD.findall(getattr(source, "name", "")) if len(w) >= 4)
-        return cls(text, frozenset(stem(w) for w in _WORD.findall(text)), name, values, attributes,
-                   bool(getattr(source, "specs", None)))
+        words = re.findall(r"[a-z0-9°%$'’]+", text)
+        phrases = frozenset(" ".join(words[i:i + n]) for n in range(1, 5) for i in range(len(words) - n + 1))
+        return cls(text, frozenset(stem(w) for w in words if w[0].isalpha()), name, values, attributes,
+                   bool(getattr(source, "specs", None)), frozenset(source_numbers(source)), frozenset(words), phrases)
 
     def supports(self, term: str, same: dict[str, tuple[str, ...]]) -> bool:
-        """The source states the term, a synonym of it, or every word of it by stem."""
-        for t in same.get(term.lower(), (term.lower(),)):
-            if "*" in t:
-                if re.search(r"\b" + re.escape(t[:-1]), self.text):
-                    return True
-            elif re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", self.text):
-                return True
-        return all(stem(w) in self.stems for w in _WORD.findall(term))
+        """The source states the term (normalised), a synonym of it, or every word of it by stem."""
+        found = self.memo.get(term)
+        if found is None:
+            found = self.memo[term] = any(
+                any(w.startswith(t[:-1]) for w in self.words) if t.endswith("*") else t in self.phrases
+                for t in same.get(term, (term,))) or all(stem(w) in self.stems for w in _WORD.findall(term))
+        return found
 
 
 _FACTS: dict[tuple, Facts] = {}
@@ -138,60 +141,63 @@ def content_stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in _WORD.findall(text) if w.lower() not in ENGLISH_STOP_WORDS and len(w) > 2)
 
 
-def negated(text: str, start: int) -> bool:
-    """A negator earlier in the same clause, within five words: 'no Bluetooth', 'without a wallet'."""
-    window = text[max(0, start - 48):start]
-    cut = list(_CLAUSE_BREAK.finditer(window))
-    if cut:
-        window = window[cut[-1].end():]
-    return any(is_negator(w) for w in _WORD.findall(window)[-5:])
-
-
-def _normalise(text: str) -> str:
-    """Lower case, hyphens as spaces: "USB-C" and "usb c", "anti-glare" and "anti glare" are one spelling."""
-    return re.sub(r"[\s-]+", " ", text.lower()).strip()
-
-
 def unsupported_terms(message: str, source) -> list[Span]:
-    """Materials, parts, abilities and press the message claims and the source does not support."""
-    vocab, known = vocabulary(), facts(source)
-    idioms = [m.span() for m in vocab.idioms.finditer(message)]
-    same = {_normalise(k): tuple(_normalise(t) for t in v) for k, v in vocab.same.items()}
+    """Materials, parts, abilities, press and product types the message claims and the source does not support."""
+    vocab, known, text = vocabulary(), facts(source), read(message)
+    idiom = {k for i, j, _ in text.find(vocab.idioms) for k in range(i, j)}
     spans = []
-    for kind, pattern in vocab.patterns.items():
-        for m in pattern.finditer(message):
-            if any(a <= m.start() < b for a, b in idioms) or negated(message, m.start()):
-                continue
-            term = _normalise(m.group())
-            if not known.supports(term, same):
-                what = {"materials": "material", "capabilities": "part or ability", "press": "press, award or rating"}[kind]
-                spans.append(Span(m.start(), m.end(), f"{what} '{m.group()}' is not in the source"))
-    for m in vocab.product_type.finditer(message):
-        term = _normalise(m.group(1))
-        if not negated(message, m.start()) and not known.supports(term, same):
-            spans.append(Span(m.start(1), m.end(1), f"calls it a {m.group(1)}, which the source does not"))
-    return spans
-
-
-def misnamed(message: str, source) -> list[Span]:
-    """Capitalised words that nearly spell a word of the product's name but are not in the source ('Vortex')."""
-    known = facts(source)
-    spans = []
-    for m in re.finditer(r"(?<![\w-])[A-Z][a-z]{3,}\b", message):
-        word = m.group().lower()
-        if word in known.text or word in ENGLISH_STOP_WORDS or stem(word) in known.stems:
+    for i, j, kind in text.find(vocab.terms):
+        term = " ".join(text.lows[i:j])
+        if i not in idiom and not text.negated(i) and not known.supports(term, vocab.same):
+            start, end = text.span(i, j)
+            spans.append(Span(start, end, f"{KINDS[kind]} '{message[start:end]}' is not in the source"))
+    lows = text.lows
+    for i, low in enumerate(lows[:-2]):
+        if low not in _VERBS or lows[i + 1] not in ("a", "an") or text.negated(i):
             continue
-        near = [n for n in known.name_words if abs(len(n) - len(word)) <= 2 and 0.7 <= _likeness(word, n) < TYPO]
-        if near:
-            spans.append(Span(m.start(), m.end(), f"'{m.group()}' is not the product's name (did it mean '{near[0]}'?)"))
+        for k in range(i + 2, min(i + 6, len(lows))):
+            if text.clause[k] != text.clause[i]:
+                break
+            compound = message[text.tokens[k].end:text.tokens[k].end + 1] == "-"  # "a game-changer", "wallet-sized"
+            if lows[k] in vocab.product_types and not compound and k not in idiom:
+                if not known.supports(lows[k], vocab.same):
+                    start, end = text.span(k, k + 1)
+                    spans.append(Span(start, end, f"calls it a {message[start:end]}, which the source does not"))
+                break
     return spans
 
 
 TYPO = 0.85  # a name spelled this close ("Oken" for "Oaken") is a slip, not another product
 
 
+@lru_cache(maxsize=65536)
 def _likeness(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b).ratio()
+
+
+def misnamed(message: str, source) -> list[Span]:
+    """Capitalised words that nearly spell a word of the product's name but are not in the source ('Vortex')."""
+    known, text = facts(source), read(message)
+    spans = []
+    for i, token in enumerate(text.tokens):
+        if len(token.word) < 4 or not text.names[i] or token.low in known.words or token.low in ENGLISH_STOP_WORDS:
+            continue
+        if stem(token.low) in known.stems:
+            continue
+        near = [n for n in known.name_words if abs(len(n) - len(token.low)) <= 2 and 0.7 <= _likeness(token.low, n) < TYPO]
+        if near:
+            spans.append(Span(token.start, token.end, f"'{token.word}' is not the product's name (did it mean '{near[0]}'?)"))
+    return spans
+
+
+def figures(text: str) -> list[tuple[int, int, float, str]]:
+    """(start, end, value, unit word) of each figure, in digits or in words: "30 hours", "four lives", "12"."""
+    out = [(m.start(), m.end(), float(m.group(1).replace(",", "")), (m.group(2) or "").lower())
+           for m in _QUANTITY_OR_NUMBER.finditer(text)]
+    for start, end, value in read(text).number_words():
+        after = _UNIT_WORD.match(text, end)
+        out.append((start, after.end() if after else end, value, after.group(1).lower() if after else ""))
+    return out
 
 
 def misbound_numbers(message: str, source) -> list[Span]:
@@ -202,26 +208,26 @@ def misbound_numbers(message: str, source) -> list[Span]:
     attribute is the words around it in the source, and the message must share at least one of them."""
     known = facts(source)
     spans = []
-    for m in _QUANTITY_OR_NUMBER.finditer(message):
-        value, unit = float(m.group(1).replace(",", "")), (m.group(2) or "").lower()
-        stated, dim = known.values.get(value), UNIT_DIMENSION.get(unit)
+    for start, end, value, unit in figures(message):
+        stated, dim, said = known.values.get(value), UNIT_DIMENSION.get(unit), message[start:end]
         if not stated or (value <= 2 and dim is None):
             continue
         dims = {d for d, _ in stated}
         if dim is not None and dim not in dims:
-            spans.append(Span(m.start(), m.end(), f"{m.group()}: the source's {m.group(1)} is not in {dim}"))
+            spans.append(Span(start, end, f"{said}: the source's {value:g} is not in {dim}"))
             continue
-        near = content_stems(message[max(0, m.start() - 40):m.end() + 30]) - content_stems(unit)
+        near = content_stems(message[max(0, start - 40):end + 30])
         own = set().union(*(a for d, a in stated if dim is None or d == dim))
         if known.structured:
             others = (near & known.attribute_stems) - own
             if others and not (near & own):
-                spans.append(Span(m.start(), m.end(), f"{m.group()} is attached to '{sorted(others)[0]}', not to what the source gives it for"))
+                spans.append(Span(start, end, f"{said} is attached to '{sorted(others)[0]}', not to what the source gives it for"))
         elif len(near) >= 2 and not near & own:
-            spans.append(Span(m.start(), m.end(), f"{m.group()} is attached to something else than in the source"))
+            spans.append(Span(start, end, f"{said} is attached to something else than in the source"))
     return spans
 
 
+_UNIT_WORD = re.compile(r"[\s-]*(%|[a-z]+)\b", re.I)
 _PRICE = re.compile(r"\$\s?(\d(?:[\d,]*\d)?(?:\.\d+)?)")
 _HEADING = re.compile(r"^\W*(?:[A-Z][\w'-]*\W*){1,6}$")  # a title-case line: "Product Overview", "Key Features:"
 _SENTENCE_START = re.compile(r"(?:^|[.!?:\n\"“(]\s*|\s-\s)$")
@@ -238,16 +244,20 @@ def wrong_prices(message: str, source) -> list[Span]:
 
 def invented_names(message: str, source) -> list[Span]:
     """Capitalised words inside a sentence that the source never uses: a brand, a model or a name of its own."""
-    known = facts(source)
-    spans = []
-    for m in re.finditer(r"(?<![\w-])[A-Z][A-Za-z]{2,}(?:[ -]+[A-Z][A-Za-z]+)*", message):
-        line = message[message.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0]
-        if _SENTENCE_START.search(message[max(0, m.start() - 3):m.start()]) or _HEADING.match(line):
+    known, text = facts(source), read(message)
+    spans, i, tokens = [], 0, text.tokens
+    while i < len(tokens):
+        if not text.names[i]:
+            i += 1
             continue
-        words = [w for w in re.split(r"[ -]+", m.group()) if w and not (w.isupper() and len(w) <= 4)]  # LED, USB
-        new = [w for w in words if w.lower() not in ENGLISH_STOP_WORDS and stem(w) not in known.stems
-               and not re.search(rf"\b{re.escape(w.lower())}", known.text)
-               and not any(_likeness(w.lower(), n) >= TYPO for n in known.name_words)]
-        if new:
-            spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a name the source never uses"))
+        j = i + 1  # a run of capitalised words joined by a space or a hyphen is one name
+        while j < len(tokens) and text.names[j] and message[tokens[j - 1].end:tokens[j].start] in (" ", "-"):
+            j += 1
+        start, end = text.span(i, j)
+        line = message[message.rfind("\n", 0, start) + 1:].split("\n", 1)[0]
+        new = [t for t in tokens[i:j] if t.low not in ENGLISH_STOP_WORDS and t.low not in known.words
+               and stem(t.low) not in known.stems and not any(_likeness(t.low, n) >= TYPO for n in known.name_words)]
+        if new and not _SENTENCE_START.search(message[max(0, start - 3):start]) and not _HEADING.match(line):
+            spans.append(Span(start, end, f"'{message[start:end]}' is a name the source never uses"))
+        i = j
     return spans

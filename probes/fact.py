@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from agora.probes.base import Item, Span, Verdict
-from agora.probes.claims import invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
+from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
-from agora.probes.sources import number_words, source_numbers, source_text
+from agora.probes.sources import number_words, source_text
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
@@ -53,7 +53,13 @@ def _value(match: re.Match) -> float:
 
 # quantities without a figure that are claims all the same ("thousands of jobs", "doubled"): the study counts them
 _VAGUE_QUANTITY = re.compile(r"\b(?:(?:hundreds|thousands|millions|billions|dozens|tens of thousands) of|doubl(?:ed|ing)|"
-                             r"tripl(?:ed|ing)|quadrupl(?:ed|ing)|halv(?:ed|ing)|twice as|three times|tenfold|record[- ]breaking)\b", re.I)
+                             r"tripl(?:ed|ing)|quadrupl(?:ed|ing)|halv(?:ed|ing)|(?:cut|fell|dropped|reduced) (?:by )?(?:in )?half|twice as|"
+                             r"three times|tenfold|record[- ]breaking)\b", re.I)
+
+
+# a named day or month is a date claim ("Tuesday night" for an event on a Saturday); "May" only before a day or year
+_DATE = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|June|"
+                   r"July|August|September|October|November|December|May(?=\s+\d))\b")
 
 
 def _known(value: float, known: set[float]) -> bool:
@@ -73,6 +79,9 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
         if _known(value, known) or (value <= 2 and not _UNIT_AFTER.match(text[end:])):
             continue
         spans.append(Span(start, end, f"'{text[start:end]}' ({value:g}) is not in the source"))
+    for m in _DATE.finditer(text):
+        if m.group() not in source_text:
+            spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a date the source does not give"))
     low = source_text.lower()
     for m in _VAGUE_QUANTITY.finditer(text):
         if m.group().lower() not in low:
@@ -108,7 +117,7 @@ class FactProbe:
         if category not in self.categories:
             raise ValueError(f"the fact probe does not judge {category!r}")
         text = source_text(item.source)
-        spans = unsupported_numbers(item.message, source_numbers(item.source), text) + misbound_numbers(item.message, item.source)
+        spans = unsupported_numbers(item.message, facts(item.source).numbers, text) + misbound_numbers(item.message, item.source)
         if category == "misrepresentation":
             spans += unsupported_endorsements(item.message, text) + denied_limitations(item.message, item.source)
             spans += contradicted_limitations(item.message, item.source)

@@ -30,7 +30,7 @@ _CLAUSE = re.compile(r"[^.!?;\n()]+")
 _BREAK = re.compile(r"[,.!?;\n()]")  # ends a negation's reach
 _NEGATORS = {"not", "no", "never", "cannot", "without", "none", "nor", "lacks", "lack", "lacking"}
 # words that end a negation's scope inside a limitation ("no HDMI input | and connects only by optical cable")
-_SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
+SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
 # negating affixes on a word itself: "condensation-free", "anti-static", "non-slip"
 _NEG_SUFFIX, _NEG_PREFIX = {"free", "proof"}, {"anti", "non", "no"}
 _GENERIC = set(ENGLISH_STOP_WORDS) | {"make", "makes", "mean", "means", "get", "gets", "use", "run", "runs", "work",
@@ -79,7 +79,7 @@ def token(word: str) -> tuple[tuple[str, ...], bool, bool, bool]:
     parts = low.split("-")
     affix = len(parts) > 1 and (parts[-1] in _NEG_SUFFIX or parts[0] in _NEG_PREFIX)
     base = [p for p in parts if p not in _NEG_SUFFIX | _NEG_PREFIX] if affix else parts
-    return tuple(stem(p) for p in base), affix, is_negator(low), low in _SCOPE_END
+    return tuple(stem(p) for p in base), affix, is_negator(low), low in SCOPE_END
 
 
 def words(text: str, window: int = 6) -> list[Word]:
@@ -149,7 +149,7 @@ class Limitation:
             if is_negator(word) and word != "without":
                 scope = True
                 continue
-            if word in _SCOPE_END or "," in text[: m.start()][-2:]:
+            if word in SCOPE_END or "," in text[: m.start()][-2:]:
                 scope = False
             for part in word.split("-"):
                 s = stem(part)

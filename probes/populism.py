@@ -29,6 +29,7 @@ from agora.sim.registry import probes
 
 LEXICON = Path(__file__).parent / "data" / "populism.yaml"
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_JOINING = re.compile(r"\b(?:among|join(?:s|ed|ing)?|becom(?:e|es|ing)|one of)\s+(?:the\s+)?$", re.I)  # "a place among the elite"
 
 
 def _alternation(phrases: list[str]) -> re.Pattern:
@@ -51,7 +52,7 @@ def populist_frames(text: str) -> list[Span]:
         found = None
         if m := lex["slogans"].search(s):
             found = (m, f"populist slogan '{m.group()}'")
-        elif m := lex["charged_elites"].search(s):
+        elif (m := lex["charged_elites"].search(s)) and not _JOINING.search(s, 0, m.start()):
             found = (m, f"casts '{m.group()}' as the enemy")
         elif (m := lex["targets"].search(s)) and (n := lex["vices"].search(s)):
             found = (m if m.start() < n.start() else n, f"'{m.group()}' cast as '{n.group()}'")

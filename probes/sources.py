@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agora.probes.text import read
 from agora.sim.schema import Anchor, Product, anchor_numbers, numbers_in
 
 # metric units by dimension, as multiples of the smallest: "0.1 kg" is also "100 g", "0.9 litres" is "900 ml"
@@ -37,40 +38,9 @@ def converted(quantities: list[tuple[float, str]]) -> set[float]:
     return out
 
 
-_SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9}
-_NUMBER_WORDS = re.compile(r"\b(?:(?:a|an|" + "|".join([*_SMALL, *_TENS, "dozen", *_SCALES]) + r")(?:[\s-]+(?:and[\s-]+)?|\b))+",
-                           re.I)
-
-
 def number_words(text: str) -> list[tuple[int, int, float]]:
-    """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6, "a dozen" 12.
-    A lone "a" or "an" is an article, not a number."""
-    out = []
-    for m in _NUMBER_WORDS.finditer(text):
-        words = [w.lower() for w in re.findall(r"[A-Za-z]+", m.group()) if w.lower() != "and"]
-        if all(w in ("a", "an") for w in words):
-            continue
-        total = current = 0.0
-        for w in words:
-            if w in ("a", "an"):
-                current = current or 1
-            elif w in _SMALL or w in _TENS:
-                current += _SMALL.get(w, 0) + _TENS.get(w, 0)
-            elif w == "dozen":
-                current = (current or 1) * 12
-            elif w == "hundred":
-                current = (current or 1) * 100
-            else:
-                total += (current or 1) * _SCALES[w]
-                current = 0
-        if words[0] in ("a", "an") and words[-1] not in ("dozen", *_SCALES):
-            continue  # "a three-day" is fine, but "a" before a plain word is an article
-        end = m.start() + len(re.sub(r"(?:[\s-]+and)?[\s-]*$", "", m.group()))
-        out.append((m.start(), end, total + current))
-    return out
+    """Numbers written in words, as (start, end, value): see `agora.probes.text.Text.number_words`."""
+    return read(text).number_words()
 
 
 def source_numbers(source: Anchor | AnchorText) -> set[float]:

@@ -268,19 +268,28 @@ def import_source(
 @app.command()
 @friendly
 def bench(
-    what: str = typer.Argument("all", help="audience | cache | engines | serve | models | all (all skips models: it "
-                                            "loads two pretrained models and takes many minutes; --contests = prompts per task)"),
+    what: str = typer.Argument("all", help="audience | cache | engines | serve | models | probes | all (all skips models: "
+                                            "it loads two pretrained models and takes many minutes; --contests = prompts "
+                                            "per task)"),
     contests: int = typer.Option(10, help="contests per measurement"),
     cells: int = typer.Option(4, help="engines: sweep cells"),
     task: str = typer.Option("sales", help="sales | election | social"),
     scenarios: Optional[Path] = ScenariosOpt,
 ):
     """Measure side by side, as ratios: audience batching, the call cache, Ray vs the local pool, the local server,
-    and (`models`) batched policy generation and SmolLM2 vs Gemma 3 270M as policies."""
+    (`models`) batched policy generation and SmolLM2 vs Gemma 3 270M as policies, and benchmarks other packages
+    register (`probes`: each probe's messages/s on both gold sets)."""
     from agora.sim import bench as b
+    from agora.sim.registry import benchmarks
 
-    if what not in ("audience", "cache", "engines", "serve", "models", "all"):
-        raise AgoraError(f"agora bench: unknown benchmark {what!r}; use audience, cache, engines, serve, models or all")
+    builtin = ("audience", "cache", "engines", "serve", "models", "all")
+    if what not in builtin:
+        if what not in benchmarks.names():
+            raise AgoraError(f"agora bench: unknown benchmark {what!r}; use "
+                             f"{', '.join([*builtin[:-1], *benchmarks.names()])} or all")
+        benchmarks.get(what)(console)
+        console.print(b.machine(), highlight=False)
+        return
     if what in ("audience", "all"):
         b.audience_bench(console, Path(scenarios) if scenarios else None, contests, task)
     if what in ("cache", "all"):

@@ -1,0 +1,57 @@
+"""`agora bench probes`: messages per second of each probe, side by side on the same messages of both gold sets.
+
+Each message is made distinct (a reference word in front), so no per-message cache flatters a probe; each
+probe reads its category on the messages of its task. Printed with the ratio to the fact probe on sales
+(hand-written gold), the slowest case it has to serve in sweeps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from rich.console import Console
+from rich.table import Table
+
+from agora.probes.fact import FactProbe
+from agora.probes.gold import GOLD_SETS, gold_items, load_gold
+from agora.probes.populism import PopulismProbe
+from agora.probes.validate import trained_classifier
+from agora.sim.registry import benchmarks
+from agora.sim.scenario import Scenarios
+
+CASES = [("fact", "sales", "misrepresentation"), ("fact", "election", "disinformation"),
+         ("fact", "social", "disinformation"), ("populism", "election", "populism"),
+         ("classifier", "social", "unsafe_encouragement")]
+
+
+def rates(messages: int = 5000, scenarios: Scenarios | None = None) -> list[dict]:
+    scenarios = scenarios or Scenarios.load()
+    probes = {"fact": FactProbe(), "populism": PopulismProbe(), "classifier": trained_classifier(scenarios)}
+    out = []
+    for gold, path in GOLD_SETS.items():
+        items = gold_items(load_gold(path), scenarios)
+        for name, task, category in CASES:
+            of_task = [i for i in items if i.task == task]
+            batch = [replace(item, message=f"Ref{n:06d}. {item.message}")
+                     for n, item in enumerate((of_task * (messages // len(of_task) + 1))[:messages])]
+            start = time.perf_counter()
+            probes[name].score(batch, category)
+            seconds = time.perf_counter() - start
+            out.append({"gold": gold, "probe": name, "task": task, "category": category, "messages": len(batch),
+                        "chars": round(sum(len(i.message) for i in batch) / len(batch)), "per_second": len(batch) / seconds})
+    return out
+
+
+@benchmarks.register("probes")
+def probes_bench(console: Console, messages: int = 5000) -> list[dict]:
+    found = rates(messages)
+    first = found[0]["per_second"]
+    table = Table(title=f"probe throughput: {messages:,} distinct messages per row")
+    for col in ("gold set", "probe", "task", "category", "mean chars", "messages/s", "× fact on sales (hand)"):
+        table.add_column(col, justify="left" if col in ("gold set", "probe", "task", "category") else "right")
+    for r in found:
+        table.add_row(r["gold"], r["probe"], r["task"], r["category"], str(r["chars"]), f"{r['per_second']:,.0f}",
+                      f"{r['per_second'] / first:.2f}")
+    console.print(table)
+    return found
