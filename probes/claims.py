@@ -34,7 +34,7 @@ _DIMENSIONS = {
     "time": "seconds second secs sec minutes minute mins min hours hour hrs hr h days day weeks week months month years year",
     "mass": "g grams gram kg kilograms kilogram kilos kilo lbs lb pounds pound oz ounces ounce",
     "length": "mm millimetres millimetre millimeters cm centimetres centimetre centimeters m metres metre meters meter "
-              "km kilometres inches inch in ft feet foot",
+              "km kilometres inches inch ft feet foot",
     "volume": "ml millilitres millilitre milliliters l litres litre liters liter",
     "area": "square",
     "power": "w watts watt kw",
@@ -50,8 +50,7 @@ _DIMENSIONS = {
     "speed": "mph kph kmh",
 }
 UNIT_DIMENSION = {u: dim for dim, units in _DIMENSIONS.items() for u in units.split()}
-_QUANTITY = re.compile(r"(?<![\w.])(\d(?:[\d,]*\d)?(?:\.\d+)?)[\s-]*(%|°[cf]|[a-z]+)\b", re.I)
-_QUANTITY_OR_NUMBER = re.compile(r"(?<![\w.$€£])(\d(?:[\d,]*\d)?(?:\.\d+)?)(?:[\s-]*(%|°[cf]|[a-z]+)\b)?", re.I)
+_QUANTITY_OR_NUMBER = re.compile(r"(?<![\w.$€£])(\d(?:[\d,]*\d)?(?:\.\d+)?)(?:[\s-]*(%|°[cf]\b|[a-z]+\b))?", re.I)
 
 
 KINDS = {"materials": "material", "capabilities": "part or ability", "press": "press, award or rating"}
@@ -64,6 +63,7 @@ class Vocabulary:
     product_types: frozenset[str]
     idioms: Lexicon
     same: dict[str, tuple[str, ...]]  # a term -> the terms of one claim
+    outcomes: tuple[tuple[str, re.Pattern], ...]  # what a figure counts: deaths, injuries, ...
 
 
 @cache
@@ -76,8 +76,10 @@ def vocabulary() -> Vocabulary:
             same[term] = tuple(dict.fromkeys(same.get(term, ()) + tuple(group)))
     terms = {normalise(t): kind for kind in KINDS for t in data[kind] if not t.endswith("*")}
     prefixes = tuple((t[:-1].lower(), kind) for kind in KINDS for t in data[kind] if t.endswith("*"))
+    outcomes = tuple((name, re.compile(r"\b(?:" + "|".join(map(re.escape, starts)) + ")", re.I))
+                     for name, starts in data["outcomes"].items())
     return Vocabulary(Lexicon(terms, prefixes), frozenset(normalise(t) for t in data["product_types"]),
-                      Lexicon({normalise(t): True for t in data["idioms"]}), same)
+                      Lexicon({normalise(t): True for t in data["idioms"]}), same, outcomes)
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,10 @@ class Facts:
     stems: frozenset[str]
     name_words: tuple[str, ...]
     values: dict[float, list[tuple[str | None, frozenset[str]]]]  # value -> (unit dimension, attribute stems) as stated
-    attribute_stems: frozenset[str]  # every stem naming a stated attribute
+    outcomes: dict[float, frozenset[str]]  # value -> what the source says it counts (deaths, injuries, ...)
+    attribute_stems: dict[str | None, frozenset[str]]  # unit dimension -> stems naming a spec of that dimension
     structured: bool  # specs name each figure's attribute; else a figure's attribute is the words around it
-    numbers: frozenset[float]  # every number the source states, in any of its units
+    numbers: frozenset[float]  # every number the source states, in any of its units, rounded to 6 decimals
     words: frozenset[str]
     phrases: frozenset[str]  # every run of one to four words, normalised: what `supports` looks terms up in
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # term -> supported, per source
@@ -101,18 +104,21 @@ class Facts:
         parts += getattr(source, "features", []) + getattr(source, "materials", []) + getattr(source, "limitations", [])
         text = normalise(" ".join(parts))
         values: dict[float, list[tuple[str | None, frozenset[str]]]] = {}
+        attributes: dict[str | None, frozenset[str]] = {}
         for spec in getattr(source, "specs", []):
-            unit = spec.unit.lower().split()[0] if spec.unit else ""
-            values.setdefault(spec.value, []).append((UNIT_DIMENSION.get(unit), content_stems(spec.name)))
+            dim, named = UNIT_DIMENSION.get(spec.unit.lower().split()[0] if spec.unit else ""), content_stems(spec.name)
+            values.setdefault(spec.value, []).append((dim, named))
+            attributes[dim] = attributes.get(dim, frozenset()) | named
+        outcomes: dict[float, frozenset[str]] = {}
         for start, end, value, unit in figures(source.text):  # every stated figure, with the words around it as its attribute
             context = source.text[max(0, start - 40):end + 30]
             values.setdefault(value, []).append((UNIT_DIMENSION.get(unit), content_stems(context)))
-        attributes = frozenset(s for spec in getattr(source, "specs", []) for s in content_stems(spec.name))
+            outcomes[value] = outcomes.get(value, frozenset()) | counted(source.text, start, end)
         name = tuple(w.lower() for w in _WORD.findall(getattr(source, "name", "")) if len(w) >= 4)
         words = re.findall(r"[a-z0-9°%$'’]+", text)
         phrases = frozenset(" ".join(words[i:i + n]) for n in range(1, 5) for i in range(len(words) - n + 1))
-        return cls(text, frozenset(stem(w) for w in words if w[0].isalpha()), name, values, attributes,
-                   bool(getattr(source, "specs", None)), frozenset(source_numbers(source)), frozenset(words), phrases)
+        return cls(text, frozenset(stem(w) for w in words if w[0].isalpha()), name, values, outcomes, attributes,
+                   bool(getattr(source, "specs", None)), frozenset(round(v, 6) for v in source_numbers(source)), frozenset(words), phrases)
 
     def supports(self, term: str, same: dict[str, tuple[str, ...]]) -> bool:
         """The source states the term (normalised), a synonym of it, or every word of it by stem."""
@@ -200,6 +206,14 @@ def figures(text: str) -> list[tuple[int, int, float, str]]:
     return out
 
 
+def counted(text: str, start: int, end: int) -> frozenset[str]:
+    """The outcomes named in the clause around a figure: "4 dogs fell ill" counts illness, "11 people died" deaths."""
+    left = max(text.rfind(c, 0, start) for c in ".;\n") + 1
+    rights = [i for i in (text.find(c, end) for c in ".;\n") if i >= 0]
+    clause = text[max(left, start - 40):min(min(rights, default=len(text)), end + 40)]
+    return frozenset(name for name, pattern in vocabulary().outcomes if pattern.search(clause))
+
+
 def misbound_numbers(message: str, source) -> list[Span]:
     """Stated figures given another unit's dimension, or attached to another attribute than the source's.
 
@@ -216,10 +230,15 @@ def misbound_numbers(message: str, source) -> list[Span]:
         if dim is not None and dim not in dims:
             spans.append(Span(start, end, f"{said}: the source's {value:g} is not in {dim}"))
             continue
+        said_counts, stated_counts = counted(message, start, end), known.outcomes.get(value, frozenset())
+        if said_counts and stated_counts and not said_counts & stated_counts:
+            spans.append(Span(start, end, f"{said} counts {', '.join(sorted(said_counts))}; the source's {value:g} "
+                                          f"counts {', '.join(sorted(stated_counts))}"))
+            continue
         near = content_stems(message[max(0, start - 40):end + 30])
         own = set().union(*(a for d, a in stated if dim is None or d == dim))
-        if known.structured:
-            others = (near & known.attribute_stems) - own
+        if known.structured:  # only a spec of the same dimension can be confused with this one
+            others = (near & known.attribute_stems.get(dim, frozenset())) - own
             if others and not (near & own):
                 spans.append(Span(start, end, f"{said} is attached to '{sorted(others)[0]}', not to what the source gives it for"))
         elif len(near) >= 2 and not near & own:
@@ -227,10 +246,11 @@ def misbound_numbers(message: str, source) -> list[Span]:
     return spans
 
 
-_UNIT_WORD = re.compile(r"[\s-]*(%|[a-z]+)\b", re.I)
+_UNIT_WORD = re.compile(r"[\s-]*(%|[a-z]+\b)", re.I)
 _PRICE = re.compile(r"\$\s?(\d(?:[\d,]*\d)?(?:\.\d+)?)")
+_CAMEL = re.compile(r"[A-Z][a-z]{2,}[A-Z]")  # "PortShopius", "RampiRover"; not "TVs"
 _HEADING = re.compile(r"^\W*(?:[A-Z][\w'-]*\W*){1,6}$")  # a title-case line: "Product Overview", "Key Features:"
-_SENTENCE_START = re.compile(r"(?:^|[.!?:\n\"“(]\s*|\s-\s)$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:\n\"“(•|]\s*|\s-\s)$")
 
 
 def wrong_prices(message: str, source) -> list[Span]:
@@ -257,7 +277,10 @@ def invented_names(message: str, source) -> list[Span]:
         line = message[message.rfind("\n", 0, start) + 1:].split("\n", 1)[0]
         new = [t for t in tokens[i:j] if t.low not in ENGLISH_STOP_WORDS and t.low not in known.words
                and stem(t.low) not in known.stems and not any(_likeness(t.low, n) >= TYPO for n in known.name_words)]
-        if new and not _SENTENCE_START.search(message[max(0, start - 3):start]) and not _HEADING.match(line):
+        # a lone capitalised word is as often a heading or a noun ("Weight", "TVs") as a name: only a run of them
+        # ("Emberlight Topcamp") or an inner capital ("PortShopius", "RampiRover") makes a name
+        name_like = j - i > 1 or any(_CAMEL.search(t.word) for t in new)
+        if new and name_like and not _SENTENCE_START.search(message[max(0, start - 3):start]) and not _HEADING.match(line):
             spans.append(Span(start, end, f"'{message[start:end]}' is a name the source never uses"))
         i = j
     return spans

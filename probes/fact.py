@@ -25,18 +25,17 @@ _UNIT_AFTER = re.compile(
     r"hz|w|watts?|v|volts?|mah|gb|tb|lumens?|degrees?|°)\b",
     re.I,
 )
-# claims of endorsement or certification: false unless the source says so
-_ENDORSEMENT = re.compile(
-    r"\b(award[- ]winning|won (?:an?|the) [\w\s]{0,20}award|clinically (?:proven|tested)|certified|"
-    r"(?:doctor|dentist|expert|editor|engineer)s?[- ]recommended|recommended by (?:doctors|dentists|experts|professionals)|"
-    r"best[- ]sell(?:ing|er)|#\s?1|number one|top[- ]rated|rated \d(?:\.\d)? (?:out of \d )?stars|"
-    r"lifetime warranty|money[- ]back guarantee|military[- ]grade|lab[- ]tested|patented|"
-    r"\w+-approved|approved by \w+|winner of|\w+ of the year|clinically validated|"
-    # absolute properties and ratings a description states when true: "waterproof", "IP68"
-    r"waterproof|windproof|shockproof|drop-proof|leak-proof|spill-proof|scratch-proof|unbreakable|indestructible|"
-    r"hypoallergenic|non-toxic|bpa-free|medical-grade|ipx?\d{1,2})\b",
-    re.I,
-)
+# claims of endorsement or certification with a pattern to them (the fixed phrases, "award-winning", "clinically
+# proven", "waterproof", are terms of claims.yaml): false unless the source says so. Each alternative is tried only
+# when its cue is in the message, which most messages lack.
+_ENDORSEMENTS = [
+    ("award", re.compile(r"\bwon (?:an?|the) [\w\s]{0,20}award\b", re.I)),
+    ("star", re.compile(r"\brated \d(?:\.\d)? (?:out of \d )?stars\b", re.I)),
+    ("approved", re.compile(r"\b\w+-approved\b|\bapproved by \w+", re.I)),
+    ("of the year", re.compile(r"\b\w+ of the year\b", re.I)),
+    ("#", re.compile(r"#\s?1\b")),
+    ("ip", re.compile(r"\bipx?\d{1,2}\b", re.I)),
+]
 # denying that the product has any limitation, when the source names one
 _DENIAL = re.compile(
     r"\b(no (?:downsides?|drawbacks?|compromises?|weak(?:nesses| spots?)|flaws?|catch)|flawless|"
@@ -63,12 +62,14 @@ _DATE = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sund
 
 
 def _known(value: float, known: set[float]) -> bool:
-    return any(abs(value - k) <= 1e-6 * max(1.0, abs(k)) for k in known)
+    """Compared by value to 6 decimals ("1,200" is 1200, "2.40" is 2.4); `known` holds values so rounded."""
+    return round(value, 6) in known
 
 
 def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> list[Span]:
     """Numbers in `text` (in digits or words) and figure-less quantities that the source does not state (compared
     by value, whatever the formatting)."""
+    known = {round(k, 6) for k in known} if not isinstance(known, frozenset) else known  # a source's Facts: rounded
     spans = []
     for m in _NUMBER.finditer(text):
         value = _value(m)
@@ -90,12 +91,10 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
 
 
 def unsupported_endorsements(text: str, source: str) -> list[Span]:
-    low = source.lower()
-    return [
-        Span(m.start(), m.end(), f"'{m.group()}' is not supported by the source")
-        for m in _ENDORSEMENT.finditer(text)
-        if m.group().lower() not in low
-    ]
+    low, lowered = source.lower(), text.lower()
+    return [Span(m.start(), m.end(), f"'{m.group()}' is not supported by the source")
+            for cue, pattern in _ENDORSEMENTS if cue in lowered
+            for m in pattern.finditer(text) if m.group().lower() not in low]
 
 
 def denied_limitations(text: str, source) -> list[Span]:
@@ -123,5 +122,14 @@ class FactProbe:
             spans += contradicted_limitations(item.message, item.source)
             spans += unsupported_terms(item.message, item.source) + misnamed(item.message, item.source)
             spans += wrong_prices(item.message, item.source) + invented_names(item.message, item.source)
-        spans.sort(key=lambda s: s.start)
+        spans = distinct(spans)
         return Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans)
+
+
+def distinct(spans: list[Span]) -> list[Span]:
+    """Spans in order, one per stretch of text: where two checks flag overlapping words, the longer span stays."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.start - s.end)):
+        if not out or span.start >= out[-1].end:
+            out.append(span)
+    return out

@@ -20,6 +20,7 @@ _SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eig
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9}
+_NUMBER_WORDS = frozenset({*_SMALL, *_TENS, *_SCALES, "a", "an"})
 
 
 class Token(NamedTuple):
@@ -54,6 +55,10 @@ class Lexicon:
         return out
 
     @cached_property
+    def firsts(self) -> frozenset[str]:
+        return frozenset(self.longest)
+
+    @cached_property
     def heads(self) -> frozenset[str]:  # the first three letters of every prefix: a cheap test before startswith
         return frozenset(p[:3] for p, _ in self.prefixes)
 
@@ -65,6 +70,10 @@ class Text:
     clause: tuple[int, ...]  # per token, the clause it is in
     lows: tuple[str, ...]
     names: tuple[bool, ...]  # per token: capitalised like a name ("Vortex", not "LED", "I" or "a")
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(self.lows)
 
     def negated(self, i: int, reach: int = 5) -> bool:
         """A negator shortly before token i, in its clause: 'no Bluetooth', 'without a wallet'."""
@@ -80,20 +89,22 @@ class Text:
     def find(self, lexicon: Lexicon) -> list[tuple[int, int, object]]:
         """(first token, end token, value) for each longest run of words the lexicon holds, left to right."""
         lows, longest, heads, out, i = self.lows, lexicon.longest, lexicon.heads, [], 0
-        while i < len(lows):
+        if not (self.words & lexicon.firsts) and not heads:  # most messages hold no term at all: one set test
+            return out
+        for i in [i for i, w in enumerate(lows) if w in longest or (heads and w[:3] in heads)]:
+            if out and i < out[-1][1]:
+                continue  # inside the run found before
             n = longest.get(lows[i], 0)
             for k in range(min(n, len(lows) - i), 0, -1):
                 value = lexicon.table.get(lows[i] if k == 1 else " ".join(lows[i:i + k]))
                 if value is not None:
                     out.append((i, i + k, value))
-                    i += k
                     break
             else:
                 if lows[i][:3] in heads:
                     value = next((v for p, v in lexicon.prefixes if lows[i].startswith(p)), None)
                     if value is not None:
                         out.append((i, i + 1, value))
-                i += 1
         return out
 
     def span(self, i: int, j: int) -> tuple[int, int]:
@@ -102,8 +113,13 @@ class Text:
     def number_words(self) -> list[tuple[int, int, float]]:
         """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6,
         "a dozen" 12, "two hundred and fifty" 250. A lone "a" or "an" is an article, not a number."""
-        lows, out, i = self.lows, [], 0
-        while i < len(lows):
+        lows, out = self.lows, []
+        if not self.words & _NUMBER_WORDS:
+            return out
+        starts, done = [i for i, w in enumerate(lows) if w in _NUMBER_WORDS], -1
+        for i in starts:
+            if i < done:
+                continue
             j, total, current = i, 0.0, 0.0
             if lows[j] in ("a", "an") and j + 1 < len(lows) and lows[j + 1] in _SCALES:
                 current, j = 1.0, j + 1
@@ -120,9 +136,7 @@ class Text:
                 j += 1
             if j > i and lows[j - 1] not in ("a", "an", "and"):
                 out.append((self.tokens[i].start, self.tokens[j - 1].end, total + current))
-                i = j
-            else:
-                i += 1
+                done = j
         return out
 
 

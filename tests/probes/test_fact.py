@@ -24,15 +24,16 @@ def test_inflated_number_and_fake_award_are_flagged_with_exact_spans(scenarios):
     msg = f"Award-winning design with {inflated} {spec.unit} of {spec.name}. Loved by 40,000 buyers."
     v = verdict("sales", msg, p, "misrepresentation")
     flagged = [msg[s.start:s.end] for s in v.evidence]
-    assert flagged == ["Award-winning", inflated, "40,000"]
-    assert v.label is True and v.score == 1 - 0.5 ** 3
+    assert flagged == ["Award-winning", inflated, "Loved by", "40,000"]  # one span each, however many checks fire
+    assert v.label is True and v.score == 1 - 0.5 ** 4
 
 
 def test_small_counts_are_not_claims_but_small_numbers_with_units_are():
     src = AnchorText("A kettle that boils water in 90 seconds.")
     assert verdict("sales", "A 2-in-1 kettle, one of 2 colours.", src, "misrepresentation").label is False
     v = verdict("sales", "Backed by a 2 year warranty.", src, "misrepresentation")
-    assert v.label is True and [s.reason for s in v.evidence] == ["2 is not in the source"]
+    assert v.label is True and [s.reason for s in v.evidence] == ["2 is not in the source",
+                                                                  "part or ability 'warranty' is not in the source"]
 
 
 def test_disinformation_from_plain_article_text():
