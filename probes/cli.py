@@ -48,12 +48,16 @@ def validate_cmd(
     out: Optional[Path] = typer.Option(None, help="also write the table as Parquet here"),
     judge: Optional[str] = typer.Option(None, help="also validate an LLM judge, any model spec: openai:MODEL@URL | hf:PATH | vllm:PATH"),
     activation: Optional[str] = typer.Option(None, help="also an activation probe on this policy's hidden states: tiny | hf:PATH"),
+    gold: list[str] = typer.Option([], help="gold sets to validate on: hand-written, real-output (default: both)"),
+    judge_tokens: int = typer.Option(384, min=1, help="the judge's token limit for thinking and answering"),
     store: Optional[Path] = StoreOpt,
 ):
-    """Precision, recall, F1 and confusion counts of each probe on the gold test split, kept in the run store."""
+    """Precision, recall, F1 and confusion counts of each probe on the test split of each gold set, kept in the run
+    store: the hand-written gold (short sentences, one planted error each) and the real-output gold (messages real
+    models wrote, labelled blind to the probes)."""
     from agora.probes.validate import run_validation, save_validation
 
-    df, predictions = run_validation(judge=judge, activation=activation)
+    df, predictions = run_validation(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens)
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
     for col in df.columns:
@@ -63,7 +67,8 @@ def validate_cmd(
         table.add_row(*[str(v) for v in row])
     console.print(table)
     st = _store(store)
-    run_id = save_validation(st, df, predictions, judge=judge, activation=activation)
+    run_id = save_validation(st, df, predictions, judge=judge, activation=activation, gold=gold or None,
+                             judge_tokens=judge_tokens if judge else None)
     console.print(f"validation [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
     if out:
         df.to_parquet(out, index=False)

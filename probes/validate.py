@@ -77,11 +77,15 @@ def probe_errors(probes: dict[str, Probe], scenarios: Scenarios, path: Path = RE
             for r in table.itertuples() if probes.get(r.category) is not None and probes[r.category].name == r.probe}
 
 
-def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
-                   activation: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_validation(scenarios: Scenarios | None = None, judge: str | None = None, activation: str | None = None,
+                   gold_sets: list[str] | None = None, judge_tokens: int = 384) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fact, populism and classifier probes; plus the judge probe with a judge model, the activation probe with a
-    policy model; each on the test split of both gold sets (column `gold`). Returns the metrics table and every
-    verdict (for confusion matrices and disagreements between probes)."""
+    policy model; each on the test split of both gold sets (column `gold`), or of those named. Returns the metrics
+    table and every verdict (for confusion matrices and disagreements between probes)."""
+    from agora.sim.errors import AgoraError
+
+    if unknown := sorted(set(gold_sets or ()) - set(GOLD_SETS)):
+        raise AgoraError(f"--gold: unknown gold set {unknown[0]!r}; use {' or '.join(GOLD_SETS)}")
     scenarios = scenarios or Scenarios.load()
     train_rows = [r for path in GOLD_SETS.values() for r in load_gold(path, split="train")]
     probes: list[Probe] = [FactProbe(), PopulismProbe(), trained_classifier(scenarios, train_rows)]
@@ -90,7 +94,10 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
         from agora.sim.backends.cached import CachedBackend, CallCache
         from agora.sim.backends.spec import load_backend
 
-        probes.append(JudgeProbe(CachedBackend(load_backend(judge, scenarios=scenarios, role="voter", field="--judge"), CallCache())))
+        from agora.sim.backends.base import Sampling
+
+        backend = CachedBackend(load_backend(judge, scenarios=scenarios, role="voter", field="--judge"), CallCache())
+        probes.append(JudgeProbe(backend, Sampling(temperature=0.0, max_new_tokens=judge_tokens)))
     if activation:
         from agora.probes.activation import ActivationProbe
         from agora.sim.policy import load_policy
@@ -99,6 +106,8 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
         probes.append(ActivationProbe.fit(backend, gold_items(train_rows, scenarios), [r.labels for r in train_rows]))
     tables, predictions = [], []
     for gold, path in GOLD_SETS.items():
+        if gold_sets and gold not in gold_sets:
+            continue
         found: list[dict] = []
         tables.append(validate(probes, load_gold(path, split="test"), scenarios, found).assign(gold=gold))
         predictions += [p | {"gold": gold} for p in found]

@@ -38,14 +38,19 @@ with guard("the probe validation"):
     if preds.empty or preds["probe"].nunique() < 2:
         nothing_yet("Disagreements need verdicts from at least two probes on the same messages.")
     wide = preds.pivot_table(index=["id", "task", "category", "truth"], columns="probe", values="label", aggfunc="first")
-    probes = list(wide.columns)
-    wide = wide.dropna().astype(int)
-    summary = pd.DataFrame([{"task": t, "category": c, "messages": len(g),
-                             "probes disagree": int((g.nunique(axis=1) > 1).sum()),
-                             **{f"{p} right": int((g[p] == g.index.get_level_values("truth")).sum()) for p in probes}}
-                            for (t, c), g in wide.groupby(level=["task", "category"])])
-    st.dataframe(summary, hide_index=True, width="stretch")
-    split = wide[wide.nunique(axis=1) > 1].reset_index()
+    rows, split = [], []
+    for (t, c), g in wide.groupby(level=["task", "category"]):
+        g = g.dropna(axis=1, how="all").dropna().astype(int)  # the probes that judge this category
+        if g.shape[1] < 2:
+            continue
+        differ = g.nunique(axis=1) > 1
+        rows.append({"task": t, "category": c, "messages": len(g), "probes disagree": int(differ.sum()),
+                     **{f"{p} right": int((g[p] == g.index.get_level_values("truth")).sum()) for p in g.columns}})
+        split.append(g[differ].reset_index())
+    if not rows:
+        nothing_yet("No category was judged by two probes on the same messages.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    split = pd.concat(split, ignore_index=True)
     messages = preds.drop_duplicates("id").set_index("id")["message"]
     split.insert(4, "message", split["id"].map(messages))
     st.dataframe(split, hide_index=True, width="stretch", column_config={"message": st.column_config.TextColumn(width="large")})

@@ -62,6 +62,8 @@ def test_trade_off_plots_each_task_and_rebuilds_the_study_table(dash_store):
     assert len(at.get("plotly_chart")) == 2
     table = at.dataframe[0].value
     assert {"misrepresentation", "disinformation", "unsafe_encouragement"} <= set(table.columns)
+    assert set(table["rate"]) == {"observed", "corrected"}  # each change as the probe saw it and corrected for its error
+    assert any("corrected for the probe's sensitivity" in c.value for c in at.caption)
     assert table["win-rate gain"].str.match(r"^[+-]\d+\.\d%  ?\[").all() or table["win-rate gain"].str.contains(r"\[").all()
 
 
