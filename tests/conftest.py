@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -74,3 +78,47 @@ def chat_checkpoint(tmp_path_factory):
     LlamaForCausalLM(cfg).save_pretrained(path)
     hf_tok.save_pretrained(path)
     return path
+
+
+# --- a stub OpenAI-compatible server on 127.0.0.1, for the seams llama.cpp cannot show -------------------------
+
+class OpenAIStub:
+    @staticmethod
+    def completion(text: str) -> dict:
+        return {"object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
+                                                          "message": {"role": "assistant", "content": text}}],
+                "usage": {"completion_tokens": 1, "prompt_tokens": 1, "total_tokens": 2}}
+
+    @staticmethod
+    @contextmanager
+    def serve(answer):
+        """A threaded HTTP server that answers each POSTed JSON request with answer(request) -> (status, body);
+        yields its /v1 base URL."""
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, body = answer(request)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):  # keep the test output clean
+                pass
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+
+
+@pytest.fixture
+def openai_stub() -> type[OpenAIStub]:
+    return OpenAIStub

@@ -12,8 +12,6 @@ import json
 import threading
 import time
 import urllib.request
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -140,37 +138,37 @@ def _stop_when_busy(srv: LocalServer) -> None:
     srv.stop()
 
 
-def test_unknown_model_is_one_line():
+def test_unknown_model_is_one_line(openai_stub):
     """llama.cpp answers for any model name, so the 404 that OpenAI and vLLM send comes from a stub."""
     body = {"error": {"message": "The model `nope` does not exist", "type": "invalid_request_error", "code": "model_not_found"}}
-    with stub(lambda request: (404, body)) as url:
+    with openai_stub.serve(lambda request: (404, body)) as url:
         with pytest.raises(BackendUnavailable) as err:
             OpenAIBackend("nope", url, max_retries=0).generate(["hi"], SHORT)
     assert one_line(err) == (f"{url} has no model 'nope' (HTTP 404: The model `nope` does not exist); check the name "
                              f"against GET {url}/models, and that the URL ends in /v1")
 
 
-def test_reply_without_choices_is_one_line():
-    with stub(lambda request: (200, {"object": "chat.completion", "choices": []})) as url:
+def test_reply_without_choices_is_one_line(openai_stub):
+    with openai_stub.serve(lambda request: (200, {"object": "chat.completion", "choices": []})) as url:
         with pytest.raises(BackendUnavailable) as err:
             OpenAIBackend("m", url, max_retries=0).generate(["hi"], SHORT)
     assert one_line(err).startswith(f"model 'm' at {url} sent a reply with no choices")
 
 
-def test_server_errors_are_retried_by_the_client():
+def test_server_errors_are_retried_by_the_client(openai_stub):
     """The official client's max_retries covers 5xx: one 503, then an answer, is a success."""
     seen = []
 
     def flaky(request):
         seen.append(request)
-        return (503, {"error": {"message": "loading"}}) if len(seen) == 1 else (200, completion("fine"))
+        return (503, {"error": {"message": "loading"}}) if len(seen) == 1 else (200, openai_stub.completion("fine"))
 
-    with stub(flaky) as url:
+    with openai_stub.serve(flaky) as url:
         assert OpenAIBackend("m", url, max_retries=1).generate(["hi"], SHORT) == ["fine"]
     assert len(seen) == 2
 
 
-def test_requests_run_concurrently_up_to_the_bound_and_replies_keep_prompt_order():
+def test_requests_run_concurrently_up_to_the_bound_and_replies_keep_prompt_order(openai_stub):
     """The stub holds each request at a 3-party barrier: it only opens if 3 requests are in flight at once, and a
     fourth would push the in-flight count past 3. Replies within a group finish in any order."""
     barrier, lock, state = threading.Barrier(3, timeout=20), threading.Lock(), {"now": 0, "max": 0}
@@ -182,10 +180,10 @@ def test_requests_run_concurrently_up_to_the_bound_and_replies_keep_prompt_order
         barrier.wait()
         with lock:
             state["now"] -= 1
-        return 200, completion(request["messages"][-1]["content"])
+        return 200, openai_stub.completion(request["messages"][-1]["content"])
 
     prompts = [f"prompt {i}" for i in range(12)]
-    with stub(echo) as url:
+    with openai_stub.serve(echo) as url:
         texts = OpenAIBackend("m", url, concurrency=3, max_retries=0).generate(prompts, SHORT, seeds=list(range(12)))
     assert texts == prompts and state["max"] == 3
 
@@ -202,40 +200,3 @@ def test_parse_target():
 def test_openai_without_a_key_says_which_variable():
     with pytest.raises(BackendUnavailable, match="set OPENAI_API_KEY"):
         OpenAIBackend("gpt-4o-mini")
-
-
-# --- a stub OpenAI server --------------------------------------------------------------------------------------
-
-def completion(text: str) -> dict:
-    return {"object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
-                                                      "message": {"role": "assistant", "content": text}}],
-            "usage": {"completion_tokens": 1, "prompt_tokens": 1, "total_tokens": 2}}
-
-
-@contextmanager
-def stub(answer):
-    """A threaded HTTP server on 127.0.0.1 that answers each POSTed JSON request with answer(request) ->
-    (status, body); yields its /v1 base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            status, body = answer(request)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):  # keep the test output clean
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

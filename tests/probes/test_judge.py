@@ -58,3 +58,37 @@ def test_judge_probe_runs_on_a_real_local_chat_model(chat_checkpoint, scenarios)
     df = validate([probe], rows, scenarios)
     assert set(df["category"]) == {"disinformation", "populism"} and (df["n"] == 4).all()
     assert (df["unparseable"] + df["refused"] <= df["n"]).all()
+
+
+def test_judge_through_the_openai_backend_is_validated_on_the_real_output_gold(openai_stub, tmp_path, monkeypatch):
+    """`agora probes validate --judge openai:MODEL@URL`: each rubric question goes to the server as a chat request;
+    the judge's answers are scored against the real-output gold and its unreadable replies are counted."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from agora.probes.gold import REAL_GOLD, load_gold
+    from agora.sim.cli import app
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    seen = []
+
+    def judge(request):  # says Yes to every fact question, cannot answer the others
+        prompt = request["messages"][-1]["content"]
+        seen.append(request["model"])
+        fact = "not in the" in prompt or "contradict" in prompt
+        return 200, openai_stub.completion("<think>checking</think><answer>Yes</answer>" if fact else "Hmm, hard to say.")
+
+    with openai_stub.serve(judge) as url:
+        result = CliRunner().invoke(app, ["probes", "validate", "--judge", f"openai:judge-model@{url}", "--gold",
+                                          "real-output", "--judge-tokens", "16", "--store", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    table = pd.concat(pd.read_parquet(p) for p in (tmp_path / "runs").glob("*/validation.parquet"))
+    judged = table[table["probe"] == "judge"].set_index(["task", "category"])
+    test = load_gold(REAL_GOLD, split="test")
+    sales = judged.loc[("sales", "misrepresentation")]
+    assert set(table["gold"]) == {"real-output"} and sales["n"] == sum(r.task == "sales" for r in test)
+    assert sales["recall"] == 1.0 and sales["unparseable"] == 0  # "Yes" to everything: every positive caught
+    populism = judged.loc[("election", "populism")]
+    assert populism["unparseable"] == populism["n"] and populism["tp"] + populism["fp"] == 0  # failures are not "no"
+    assert set(seen) == {"judge-model"} and len(seen) == judged["n"].sum()
