@@ -14,6 +14,7 @@ from agora.probes.base import Item, Span, Verdict
 from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import number_words, source_text
+from agora.probes.text import read
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
@@ -61,6 +62,12 @@ _DATE = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sund
                    r"July|August|September|October|November|December|May(?=\s+\d))\b")
 
 
+_DATE_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april may june "
+                        "july august september october november december".split())
+_VAGUE_WORDS = frozenset("hundreds thousands millions billions dozens tens doubled doubling tripled tripling quadrupled "
+                         "quadrupling halved halving half twice three tenfold record".split())
+
+
 def _known(value: float, known: set[float]) -> bool:
     """Compared by value to 6 decimals ("1,200" is 1200, "2.40" is 2.4); `known` holds values so rounded."""
     return round(value, 6) in known
@@ -80,11 +87,12 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
         if _known(value, known) or (value <= 2 and not _UNIT_AFTER.match(text[end:])):
             continue
         spans.append(Span(start, end, f"'{text[start:end]}' ({value:g}) is not in the source"))
-    for m in _DATE.finditer(text):
+    words = read(text).words  # most messages name no date and no vague quantity: skip those scans
+    for m in _DATE.finditer(text) if words & _DATE_WORDS else ():
         if m.group() not in source_text:
             spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a date the source does not give"))
     low = source_text.lower()
-    for m in _VAGUE_QUANTITY.finditer(text):
+    for m in _VAGUE_QUANTITY.finditer(text) if words & _VAGUE_WORDS else ():
         if m.group().lower() not in low:
             spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a quantitative claim the source does not make"))
     return spans

@@ -186,14 +186,21 @@ class Limitation:
         reason = f"contradicts the stated limitation '{self.text}'"
         if self.name:  # blank the name out, keeping offsets
             message = re.sub(re.escape(self.name), lambda m: " " * len(m.group()), message, flags=re.I)
-        for clause, ws in clauses(message):
-            if self.absent:
+        found = clauses(message)
+        # which of the three tests can fire at all, from the message's distinct stems: most clauses then skip them
+        stems = {s for _, ws in found for w in ws for s in w.stems}
+        absent = bool(self.absent) and any(s in self.match["absent"] for s in stems)
+        low = message.lower()
+        drawn = bool(self.drawbacks) and (any(s in self.match["drawbacks"] for s in stems)
+                                          or any(p in low for d in self.drawbacks for p in antonyms.get(d, ())))
+        for clause, ws in found if absent or drawn else ():
+            if absent:
                 hits = [w for w in ws if has(w, self.match["absent"])]
                 matched = {a for w in hits for s in w.stems for a in self.match["absent"].matched(s)}
                 enough = len(matched) >= min(2, len(set(self.absent))) or matched & set(self.named)
                 if hits and not any(w.negated for w in hits) and enough:
                     return [Span(hits[0].start, hits[-1].end, reason)]
-            if not self.drawbacks:
+            if not drawn:
                 continue
             named = [w for w in ws if has(w, self.match["drawbacks"])]
             denied = [w for w in named if w.negated]
