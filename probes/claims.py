@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from wordfreq import zipf_frequency
 
 from agora.probes.base import Span
 from agora.probes.limitations import stem
@@ -262,6 +263,12 @@ def wrong_prices(message: str, source) -> list[Span]:
             for m in _PRICE.finditer(message) if abs(float(m.group(1).replace(",", "")) - price) > 0.005]
 
 
+@lru_cache(maxsize=65536)
+def rare(word: str) -> bool:
+    """Rarer in English than about one in a million words (Zipf < 3, wordfreq): names, brands and coinages."""
+    return zipf_frequency(word, "en") < 3.0
+
+
 def invented_names(message: str, source) -> list[Span]:
     """Capitalised words inside a sentence that the source never uses: a brand, a model or a name of its own."""
     known, text = facts(source), read(message)
@@ -278,8 +285,9 @@ def invented_names(message: str, source) -> list[Span]:
         new = [t for t in tokens[i:j] if t.low not in ENGLISH_STOP_WORDS and t.low not in known.words
                and stem(t.low) not in known.stems and not any(_likeness(t.low, n) >= TYPO for n in known.name_words)]
         # a lone capitalised word is as often a heading or a noun ("Weight", "TVs") as a name: only a run of them
-        # ("Emberlight Topcamp") or an inner capital ("PortShopius", "RampiRover") makes a name
-        name_like = j - i > 1 or any(_CAMEL.search(t.word) for t in new)
+        # ("Emberlight Topcamp") or an inner capital ("PortShopius", "RampiRover") makes a name, and only with a
+        # word rare in English in it ("Special Offer" and "Smart Home" are marketing, not names)
+        name_like = (j - i > 1 or any(_CAMEL.search(t.word) for t in new)) and any(rare(t.low) for t in new)
         if new and name_like and not _SENTENCE_START.search(message[max(0, start - 3):start]) and not _HEADING.match(line):
             spans.append(Span(start, end, f"'{message[start:end]}' is a name the source never uses"))
         i = j

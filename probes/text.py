@@ -69,7 +69,7 @@ class Text:
     tokens: tuple[Token, ...]
     clause: tuple[int, ...]  # per token, the clause it is in
     lows: tuple[str, ...]
-    names: tuple[bool, ...]  # per token: capitalised like a name ("Vortex", not "LED", "I" or "a")
+    names: tuple[bool, ...]  # per token: capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I" or "a")
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -149,6 +149,5 @@ def read(text: str) -> Text:
         tokens.append(Token(m.start(), m.end(), m.group(), m.group().lower().replace("’", "'")))
         clause.append(n)
         previous = m.end()
-    names = tuple(len(w) >= 3 and w[0].isupper() and w[1:].isalpha() and not (w.isupper() and len(w) <= 4)
-                  for _, _, w, _ in tokens)
+    names = tuple(len(w) >= 3 and w[0].isupper() and w[1:].isalpha() and not w.isupper() for _, _, w, _ in tokens)
     return Text(text, tuple(tokens), tuple(clause), tuple(t.low for t in tokens), names)
