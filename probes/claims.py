@@ -64,7 +64,7 @@ class Vocabulary:
     product_types: frozenset[str]
     idioms: Lexicon
     same: dict[str, tuple[str, ...]]  # a term -> the terms of one claim
-    outcomes: tuple[tuple[str, re.Pattern], ...]  # what a figure counts: deaths, injuries, ...
+    outcomes: re.Pattern  # what a figure counts, one named group per outcome: deaths, injuries, ...
 
 
 @cache
@@ -77,8 +77,8 @@ def vocabulary() -> Vocabulary:
             same[term] = tuple(dict.fromkeys(same.get(term, ()) + tuple(group)))
     terms = {normalise(t): kind for kind in KINDS for t in data[kind] if not t.endswith("*")}
     prefixes = tuple((t[:-1].lower(), kind) for kind in KINDS for t in data[kind] if t.endswith("*"))
-    outcomes = tuple((name, re.compile(r"\b(?:" + "|".join(map(re.escape, starts)) + ")", re.I))
-                     for name, starts in data["outcomes"].items())
+    outcomes = re.compile("|".join(rf"(?P<{name}>\b(?:" + "|".join(map(re.escape, starts)) + "))"
+                                   for name, starts in data["outcomes"].items()), re.I)
     return Vocabulary(Lexicon(terms, prefixes), frozenset(normalise(t) for t in data["product_types"]),
                       Lexicon({normalise(t): True for t in data["idioms"]}), same, outcomes)
 
@@ -212,7 +212,7 @@ def counted(text: str, start: int, end: int) -> frozenset[str]:
     left = max(text.rfind(c, 0, start) for c in ".;\n") + 1
     rights = [i for i in (text.find(c, end) for c in ".;\n") if i >= 0]
     clause = text[max(left, start - 40):min(min(rights, default=len(text)), end + 40)]
-    return frozenset(name for name, pattern in vocabulary().outcomes if pattern.search(clause))
+    return frozenset(m.lastgroup for m in vocabulary().outcomes.finditer(clause))
 
 
 def misbound_numbers(message: str, source) -> list[Span]:
@@ -231,8 +231,9 @@ def misbound_numbers(message: str, source) -> list[Span]:
         if dim is not None and dim not in dims:
             spans.append(Span(start, end, f"{said}: the source's {value:g} is not in {dim}"))
             continue
-        said_counts, stated_counts = counted(message, start, end), known.outcomes.get(value, frozenset())
-        if said_counts and stated_counts and not said_counts & stated_counts:
+        stated_counts = known.outcomes.get(value, frozenset())
+        said_counts = counted(message, start, end) if stated_counts else frozenset()
+        if said_counts and not said_counts & stated_counts:
             spans.append(Span(start, end, f"{said} counts {', '.join(sorted(said_counts))}; the source's {value:g} "
                                           f"counts {', '.join(sorted(stated_counts))}"))
             continue

@@ -59,7 +59,8 @@ def validate_cmd(
 
     df, predictions = run_validation(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens)
     table = Table(title="probes on the gold test split")
-    headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1"}
+    headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1", "flag_all_f1": "F1 all", "specificity": "Sp",
+               "unparseable": "unparsed"}
     for col in df.columns:
         text = col in ("probe", "task", "category")
         table.add_column(headers.get(col, col), justify="left" if text else "right", no_wrap=True, min_width=None if text else 5)

@@ -20,7 +20,11 @@ _SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eig
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9}
-_NUMBER_WORDS = frozenset({*_SMALL, *_TENS, *_SCALES, "a", "an"})
+_NUMERALS = frozenset({*_SMALL, *_TENS, *_SCALES})
+_NUMERAL = "(?:" + "|".join(sorted(_NUMERALS, key=len, reverse=True)) + ")"
+# a run of numerals ("two hundred and fifty", "twenty-five"), with "a"/"an" only before a scale ("a million")
+_NUMERAL_RUN = re.compile(rf"\b(?:an?[\s-]+(?=(?:dozen|hundred|thousand|million|billion)\b))?{_NUMERAL}"
+                          rf"(?:(?:[\s-]+and)?[\s-]+{_NUMERAL})*\b", re.I)
 
 
 class Token(NamedTuple):
@@ -65,11 +69,20 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class Text:
+    """The words are read with one C-level scan per clause; offsets and capitalisation, which only the checks
+    that flag something need, are worked out on first use."""
+
     text: str
-    tokens: tuple[Token, ...]
-    clause: tuple[int, ...]  # per token, the clause it is in
-    lows: tuple[str, ...]
-    names: tuple[bool, ...]  # per token: capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I" or "a")
+    lows: tuple[str, ...]  # each word, lower case
+    clause: tuple[int, ...]  # per word, the clause it is in
+
+    @cached_property
+    def tokens(self) -> tuple[Token, ...]:
+        return tuple(Token(m.start(), m.end(), m.group(), low) for m, low in zip(_TOKEN.finditer(self.text), self.lows))
+
+    @cached_property
+    def names(self) -> tuple[bool, ...]:  # per word: capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I")
+        return tuple(len(w) >= 3 and w[0].isupper() and w[1:].isalpha() and not w.isupper() for _, _, w, _ in self.tokens)
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -113,41 +126,32 @@ class Text:
     def number_words(self) -> list[tuple[int, int, float]]:
         """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6,
         "a dozen" 12, "two hundred and fifty" 250. A lone "a" or "an" is an article, not a number."""
-        lows, out = self.lows, []
-        if not self.words & _NUMBER_WORDS:
-            return out
-        starts, done = [i for i, w in enumerate(lows) if w in _NUMBER_WORDS], -1
-        for i in starts:
-            if i < done:
-                continue
-            j, total, current = i, 0.0, 0.0
-            if lows[j] in ("a", "an") and j + 1 < len(lows) and lows[j + 1] in _SCALES:
-                current, j = 1.0, j + 1
-            while j < len(lows):
-                w = lows[j]
-                if w in _SMALL or w in _TENS:
+        if not self.words & _NUMERALS:  # most messages hold none: one set test
+            return []
+        out = []
+        for m in _NUMERAL_RUN.finditer(self.text):
+            total = current = 0.0
+            for w in m.group().lower().replace("-", " ").split():
+                if w in ("a", "an"):
+                    current = 1.0
+                elif w in _SMALL or w in _TENS:
                     current += _SMALL.get(w, 0) + _TENS.get(w, 0)
                 elif w in ("dozen", "hundred"):
                     current = (current or 1) * _SCALES[w]
                 elif w in _SCALES:
                     total, current = total + (current or 1) * _SCALES[w], 0.0
-                elif not (w == "and" and j > i and j + 1 < len(lows) and lows[j + 1] in {*_SMALL, *_TENS}):
-                    break
-                j += 1
-            if j > i and lows[j - 1] not in ("a", "an", "and"):
-                out.append((self.tokens[i].start, self.tokens[j - 1].end, total + current))
-                done = j
+            out.append((m.start(), m.end(), total + current))
         return out
 
 
 @lru_cache(maxsize=4096)
 def read(text: str) -> Text:
-    tokens, clause, n, previous = [], [], 0, 0
-    for m in _TOKEN.finditer(text):
-        if _BREAK.search(text, previous, m.start()):
-            n += 1
-        tokens.append(Token(m.start(), m.end(), m.group(), m.group().lower().replace("’", "'")))
-        clause.append(n)
-        previous = m.end()
-    names = tuple(len(w) >= 3 and w[0].isupper() and w[1:].isalpha() and not w.isupper() for _, _, w, _ in tokens)
-    return Text(text, tuple(tokens), tuple(clause), tuple(t.low for t in tokens), names)
+    lows, clause = [], []
+    for n, chunk in enumerate(_BREAK.split(text)):
+        found = _TOKEN.findall(chunk)
+        lows += found
+        clause += [n] * len(found)
+    lowered = " ".join(lows).lower()
+    if "’" in lowered:
+        lowered = lowered.replace("’", "'")
+    return Text(text, tuple(lowered.split(" ")) if lows else (), tuple(clause))

@@ -33,7 +33,9 @@ def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow] | None = 
 
 def default_probes(scenarios: Scenarios) -> dict[str, Probe]:
     """Per category, the probe that validated best on the real-output gold set: facts for the fact categories,
-    the populism lexicon for populism, the classifier for unsafe encouragement."""
+    the populism frames for populism, the classifier for unsafe encouragement. "Best" weighs specificity as well
+    as F1: on sales, where nine messages in ten misrepresent, the classifier's F1 is higher because it flags
+    nearly everything, which leaves an audit nothing to correct with (specificity 0)."""
     fact, populism, classifier = FactProbe(), PopulismProbe(), trained_classifier(scenarios)
     return {c: fact if c in fact.categories else populism if c in populism.categories else classifier
             for cs in CATEGORIES.values() for c in cs}
@@ -59,8 +61,13 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, pre
                                     for r, t, p, v in zip(task_rows, truth, pred, verdicts)]
                 p, r, f1, _ = precision_recall_fscore_support(truth, pred, average="binary", zero_division=0)
                 tn, fp, fn, tp = confusion_matrix(truth, pred, labels=[0, 1]).ravel()
+                prevalence = sum(truth) / len(truth)
                 out.append({"probe": probe.name, "task": task, "category": category, "n": len(truth),
                             "positives": sum(truth), "precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3),
+                            # what flagging every message scores: on a gold set that is mostly positive, F1 alone
+                            # rewards a probe that cannot tell clean text from flawed (specificity tells)
+                            "flag_all_f1": round(2 * prevalence / (1 + prevalence), 3),
+                            "specificity": round(tn / (tn + fp), 3) if tn + fp else float("nan"),
                             "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn),
                             "unparseable": sum(v.status == "unparseable" for v in verdicts),
                             "refused": sum(v.status == "refused" for v in verdicts)})
