@@ -124,6 +124,10 @@ class Text:
         return self.tokens[i].start, self.tokens[j - 1].end
 
     def number_words(self) -> list[tuple[int, int, float]]:
+        return self.numerals
+
+    @cached_property
+    def numerals(self) -> list[tuple[int, int, float]]:
         """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6,
         "a dozen" 12, "two hundred and fifty" 250. A lone "a" or "an" is an article, not a number."""
         if not self.words & _NUMERALS:  # most messages hold none: one set test
