@@ -14,7 +14,7 @@ from agora.probes.base import Item, Span, Verdict
 from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import number_words, source_text
-from agora.probes.text import read
+from agora.probes.text import Lexicon, normalise, read
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
@@ -52,9 +52,11 @@ def _value(match: re.Match) -> float:
 
 
 # quantities without a figure that are claims all the same ("thousands of jobs", "doubled"): the study counts them
-_VAGUE_QUANTITY = re.compile(r"\b(?:(?:hundreds|thousands|millions|billions|dozens|tens of thousands) of|doubl(?:ed|ing)|"
-                             r"tripl(?:ed|ing)|quadrupl(?:ed|ing)|halv(?:ed|ing)|(?:cut|fell|dropped|reduced) (?:by )?(?:in )?half|twice as|"
-                             r"three times|tenfold|record[- ]breaking)\b", re.I)
+_VAGUE_QUANTITY = Lexicon({normalise(p): True for p in (
+    [f"{n} of" for n in ("hundreds", "thousands", "millions", "billions", "dozens", "tens of thousands")]
+    + ["doubled", "doubling", "tripled", "tripling", "quadrupled", "quadrupling", "halved", "halving", "twice as",
+       "three times", "tenfold", "record breaking"]
+    + [f"{verb} {by}half" for verb in ("cut", "fell", "dropped", "reduced") for by in ("", "by ", "in ", "by in ")])})
 
 
 # a named day or month is a date claim ("Tuesday night" for an event on a Saturday); "May" only before a day or year
@@ -64,8 +66,6 @@ _DATE = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sund
 
 _DATE_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april may june "
                         "july august september october november december".split())
-_VAGUE_WORDS = frozenset("hundreds thousands millions billions dozens tens doubled doubling tripled tripling quadrupled "
-                         "quadrupling halved halving half twice three tenfold record".split())
 
 
 def _known(value: float, known: set[float]) -> bool:
@@ -87,14 +87,15 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
         if _known(value, known) or (value <= 2 and not _UNIT_AFTER.match(text[end:])):
             continue
         spans.append(Span(start, end, f"'{text[start:end]}' ({value:g}) is not in the source"))
-    words = read(text).words  # most messages name no date and no vague quantity: skip those scans
-    for m in _DATE.finditer(text) if words & _DATE_WORDS else ():
+    for m in _DATE.finditer(text) if read(text).words & _DATE_WORDS else ():  # most name no day or month: skip the scan
         if m.group() not in source_text:
             spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a date the source does not give"))
-    low = source_text.lower()
-    for m in _VAGUE_QUANTITY.finditer(text) if words & _VAGUE_WORDS else ():
-        if m.group().lower() not in low:
-            spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a quantitative claim the source does not make"))
+    low = normalise(source_text)
+    read_text = read(text)
+    for i, j, _ in read_text.find(_VAGUE_QUANTITY):
+        if " ".join(read_text.lows[i:j]) not in low:
+            start, end = read_text.span(i, j)
+            spans.append(Span(start, end, f"'{text[start:end]}' is a quantitative claim the source does not make"))
     return spans
 
 

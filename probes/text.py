@@ -21,10 +21,16 @@ _SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eig
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9}
 _NUMERALS = frozenset({*_SMALL, *_TENS, *_SCALES})
-_NUMERAL = "(?:" + "|".join(sorted(_NUMERALS, key=len, reverse=True)) + ")"
-# a run of numerals ("two hundred and fifty", "twenty-five"), with "a"/"an" only before a scale ("a million")
-_NUMERAL_RUN = re.compile(rf"\b(?:an?[\s-]+(?=(?:dozen|hundred|thousand|million|billion)\b))?{_NUMERAL}"
-                          rf"(?:(?:[\s-]+and)?[\s-]+{_NUMERAL})*\b", re.I)
+
+
+@lru_cache(maxsize=1024)
+def _numeral_run(present: frozenset[str]) -> re.Pattern:
+    """A run of the numerals a message holds ("two hundred and fifty", "twenty-five"), with "a"/"an" only before
+    a scale ("a million"). Built from the few numerals present, so the scan tries two or three words, not forty."""
+    numeral = "(?:" + "|".join(sorted(present, key=len, reverse=True)) + ")"
+    scales = sorted(present & {"dozen", "hundred", "thousand", "million", "billion"})
+    article = rf"(?:an?[\s-]+(?=(?:{'|'.join(scales)})\b))?" if scales else ""
+    return re.compile(rf"\b{article}{numeral}(?:(?:[\s-]+and)?[\s-]+{numeral})*\b", re.I)
 
 
 class Token(NamedTuple):
@@ -34,6 +40,7 @@ class Token(NamedTuple):
     low: str
 
 
+@lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Lower case, hyphens as spaces: "USB-C" and "usb c", "anti-glare" and "anti glare" are one spelling."""
     return re.sub(r"[\s-]+", " ", text.lower()).strip()
@@ -130,10 +137,11 @@ class Text:
     def numerals(self) -> list[tuple[int, int, float]]:
         """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6,
         "a dozen" 12, "two hundred and fifty" 250. A lone "a" or "an" is an article, not a number."""
-        if not self.words & _NUMERALS:  # most messages hold none: one set test
+        present = self.words & _NUMERALS
+        if not present:  # most messages hold none: one set test
             return []
         out = []
-        for m in _NUMERAL_RUN.finditer(self.text):
+        for m in _numeral_run(present).finditer(self.text):
             total = current = 0.0
             for w in m.group().lower().replace("-", " ").split():
                 if w in ("a", "an"):
