@@ -384,8 +384,15 @@ def serve(
     api_key: Optional[str] = typer.Option(None, help="require this key from clients (default: none)"),
 ):
     """Serve a GGUF model on 127.0.0.1 with llama.cpp, as an OpenAI-compatible server for openai:MODEL@URL."""
+    import signal
+
     from agora.sim.serve import LocalServer
 
+    def stop(signum, frame):  # Ctrl-C and SIGTERM stop the server and its child, even where the shell that started
+        raise KeyboardInterrupt  # us ignores SIGINT (a background job inherits SIG_IGN, and Python then keeps it)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     server = LocalServer(gguf, port=port, parallel=parallel, ctx_size=ctx_size, threads=threads, api_key=api_key)
     with server:
         try:  # from the moment it serves: a Ctrl-C while the spec is still being printed stops it just as cleanly
