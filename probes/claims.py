@@ -201,7 +201,7 @@ def figures(text: str) -> list[tuple[int, int, float, str]]:
     """(start, end, value, unit word) of each figure, in digits or in words: "30 hours", "four lives", "12"."""
     out = [(m.start(), m.end(), float(m.group(1).replace(",", "")), (m.group(2) or "").lower())
            for m in _QUANTITY_OR_NUMBER.finditer(text)]
-    for start, end, value in read(text).number_words():
+    for start, end, value in read(text).numerals:
         after = _UNIT_WORD.match(text, end)
         out.append((start, after.end() if after else end, value, after.group(1).lower() if after else ""))
     return out

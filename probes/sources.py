@@ -44,8 +44,8 @@ def converted(quantities: list[tuple[float, str]]) -> set[float]:
 
 
 def number_words(text: str) -> list[tuple[int, int, float]]:
-    """Numbers written in words, as (start, end, value): see `agora.probes.text.Text.number_words`."""
-    return read(text).number_words()
+    """Numbers written in words, as (start, end, value): see `agora.probes.text.Text.numerals`."""
+    return read(text).numerals
 
 
 def source_numbers(source: Anchor | AnchorText) -> set[float]:

@@ -130,9 +130,6 @@ class Text:
     def span(self, i: int, j: int) -> tuple[int, int]:
         return self.tokens[i].start, self.tokens[j - 1].end
 
-    def number_words(self) -> list[tuple[int, int, float]]:
-        return self.numerals
-
     @cached_property
     def numerals(self) -> list[tuple[int, int, float]]:
         """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6,
