@@ -87,7 +87,7 @@ def vocabulary() -> Vocabulary:
 class Facts:
     """What one source supports, read once: its words, their stems, and each stated value's units and attributes."""
 
-    text: str  # lower-cased: description, name, features, materials, limitations
+    text: str  # normalised (lower case, hyphens as spaces): description, name, features, materials, limitations
     stems: frozenset[str]
     name_words: tuple[str, ...]
     values: dict[float, list[tuple[str | None, frozenset[str]]]]  # value -> (unit dimension, attribute stems) as stated

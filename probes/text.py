@@ -53,10 +53,6 @@ class Lexicon:
     table: dict[str, object]
     prefixes: tuple[tuple[str, object], ...] = ()  # ("award", v) finds "awards", "award-winning"
 
-    @classmethod
-    def of(cls, table: dict[str, object], prefixes: tuple[tuple[str, object], ...] = ()) -> Lexicon:
-        return cls(table, prefixes)
-
     @cached_property
     def longest(self) -> dict[str, int]:  # first word -> the most words a term starting with it has
         out: dict[str, int] = {}
