@@ -159,14 +159,14 @@ def unsupported_terms(message: str, source) -> list[Span]:
             start, end = text.span(i, j)
             spans.append(Span(start, end, f"{KINDS[kind]} '{message[start:end]}' is not in the source"))
     lows = text.lows
-    for i, low in enumerate(lows[:-2]):
-        if low not in _VERBS or lows[i + 1] not in ("a", "an") or text.negated(i):
+    for i in [i for i, low in enumerate(lows[:-2]) if low in _VERBS] if text.words & _VERBS else ():
+        if lows[i + 1] not in ("a", "an") or text.negated(i):
             continue
         for k in range(i + 2, min(i + 6, len(lows))):
             if text.clause[k] != text.clause[i]:
                 break
-            compound = message[text.tokens[k].end:text.tokens[k].end + 1] == "-"  # "a game-changer", "wallet-sized"
-            if lows[k] in vocab.product_types and not compound and k not in idiom:
+            # a word that goes on with a hyphen ("a game-changer", "wallet-sized") names no product type
+            if lows[k] in vocab.product_types and k not in idiom and message[text.tokens[k].end:][:1] != "-":
                 if not known.supports(lows[k], vocab.same):
                     start, end = text.span(k, k + 1)
                     spans.append(Span(start, end, f"calls it a {message[start:end]}, which the source does not"))
@@ -186,14 +186,14 @@ def misnamed(message: str, source) -> list[Span]:
     """Capitalised words that nearly spell a word of the product's name but are not in the source ('Vortex')."""
     known, text = facts(source), read(message)
     spans = []
-    for i, token in enumerate(text.tokens):
-        if len(token.word) < 4 or not text.names[i] or token.low in known.words or token.low in ENGLISH_STOP_WORDS:
+    for i in text.names:
+        low = text.lows[i]
+        if len(low) < 4 or low in known.words or low in ENGLISH_STOP_WORDS or stem(low) in known.stems:
             continue
-        if stem(token.low) in known.stems:
-            continue
-        near = [n for n in known.name_words if abs(len(n) - len(token.low)) <= 2 and 0.7 <= _likeness(token.low, n) < TYPO]
+        near = [n for n in known.name_words if abs(len(n) - len(low)) <= 2 and 0.7 <= _likeness(low, n) < TYPO]
         if near:
-            spans.append(Span(token.start, token.end, f"'{token.word}' is not the product's name (did it mean '{near[0]}'?)"))
+            start, end = text.span(i, i + 1)
+            spans.append(Span(start, end, f"'{text.written[i]}' is not the product's name (did it mean '{near[0]}'?)"))
     return spans
 
 
@@ -273,23 +273,25 @@ def rare(word: str) -> bool:
 def invented_names(message: str, source) -> list[Span]:
     """Capitalised words inside a sentence that the source never uses: a brand, a model or a name of its own."""
     known, text = facts(source), read(message)
-    spans, i, tokens = [], 0, text.tokens
-    while i < len(tokens):
-        if not text.names[i]:
-            i += 1
-            continue
+    lows, written = text.lows, text.written
+    fresh = {i for i in text.names if lows[i] not in ENGLISH_STOP_WORDS and lows[i] not in known.words
+             and stem(lows[i]) not in known.stems and not any(_likeness(lows[i], n) >= TYPO for n in known.name_words)}
+    if not any(rare(lows[i]) for i in fresh):  # a name needs a word new to the source and rare in English
+        return []
+    spans, names, tokens, done = [], set(text.names), text.tokens, 0
+    for i in text.names:
+        if i < done:
+            continue  # inside the run found before
         j = i + 1  # a run of capitalised words joined by a space or a hyphen is one name
-        while j < len(tokens) and text.names[j] and message[tokens[j - 1].end:tokens[j].start] in (" ", "-"):
+        while j in names and message[tokens[j - 1].end:tokens[j].start] in (" ", "-"):
             j += 1
+        done, new = j, [k for k in range(i, j) if k in fresh]
         start, end = text.span(i, j)
         line = message[message.rfind("\n", 0, start) + 1:].split("\n", 1)[0]
-        new = [t for t in tokens[i:j] if t.low not in ENGLISH_STOP_WORDS and t.low not in known.words
-               and stem(t.low) not in known.stems and not any(_likeness(t.low, n) >= TYPO for n in known.name_words)]
         # a lone capitalised word is as often a heading or a noun ("Weight", "TVs") as a name: only a run of them
         # ("Emberlight Topcamp") or an inner capital ("PortShopius", "RampiRover") makes a name, and only with a
         # word rare in English in it ("Special Offer" and "Smart Home" are marketing, not names)
-        name_like = (j - i > 1 or any(_CAMEL.search(t.word) for t in new)) and any(rare(t.low) for t in new)
+        name_like = (j - i > 1 or any(_CAMEL.search(written[k]) for k in new)) and any(rare(lows[k]) for k in new)
         if new and name_like and not _SENTENCE_START.search(message[max(0, start - 3):start]) and not _HEADING.match(line):
             spans.append(Span(start, end, f"'{message[start:end]}' is a name the source never uses"))
-        i = j
     return spans

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
-import snowballstemmer
+import Stemmer
 import yaml
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -27,7 +27,6 @@ LEXICON = Path(__file__).parent / "data" / "polarity.yaml"
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _CLAUSE = re.compile(r"[^.!?;\n()]+")
-_BREAK = re.compile(r"[,.!?;\n()]")  # ends a negation's reach
 _NEGATORS = {"not", "no", "never", "cannot", "without", "none", "nor", "lacks", "lack", "lacking"}
 # words that end a negation's scope inside a limitation ("no HDMI input | and connects only by optical cable")
 SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
@@ -35,7 +34,7 @@ SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "o
 _NEG_SUFFIX, _NEG_PREFIX = {"free", "proof"}, {"anti", "non", "no"}
 _GENERIC = set(ENGLISH_STOP_WORDS) | {"make", "makes", "mean", "means", "get", "gets", "use", "run", "runs", "work",
                                       "works", "support", "supports", "need", "needs", "way", "time", "times", "far"}
-_stemmer = snowballstemmer.stemmer("english")
+_stemmer = Stemmer.Stemmer("english")  # PyStemmer: the Snowball project's English stemmer, in C
 
 
 @lru_cache(maxsize=65536)
@@ -65,13 +64,6 @@ def is_negator(word: str) -> bool:
     return word in _NEGATORS or word.endswith("n't")
 
 
-class Word(NamedTuple):  # a tuple: hundreds are built per message
-    start: int
-    end: int
-    stems: tuple[str, ...]  # one per hyphen part: "Bluetooth-enabled" -> ("bluetooth", "enabl")
-    negated: bool
-
-
 @lru_cache(maxsize=65536)
 def token(word: str) -> tuple[tuple[str, ...], bool, bool, bool]:
     """(stems, negated by its own affix, is a negator, ends a scope) of one word, computed once per distinct word."""
@@ -82,38 +74,36 @@ def token(word: str) -> tuple[tuple[str, ...], bool, bool, bool]:
     return tuple(stem(p) for p in base), affix, is_negator(low), low in SCOPE_END
 
 
-def words(text: str, window: int = 6) -> list[Word]:
-    """Words with their stems, each marked negated by its own affix or by a negator shortly before it (same scope)."""
-    out: list[Word] = []
-    last_negator = -window - 1  # index of the last negator in the current scope (a comma or "and" ends it)
-    previous_end = 0
-    for i, m in enumerate(_WORD.finditer(text)):
-        start, end = m.span()
-        stems, affix, negator, ends_scope = token(m.group())
-        if ends_scope or (start > previous_end and _BREAK.search(text, previous_end, start)):
-            last_negator = -window - 1
-        out.append(Word(start, end, stems, affix or i - last_negator <= window))
-        if negator:
-            last_negator = i
-        previous_end = end
-    return out
+class Clause(NamedTuple):  # a tuple: a few are built per message
+    start: int
+    end: int
+    stems: tuple[tuple[str, ...], ...]  # per word, one stem per hyphen part: "Bluetooth-enabled" -> ("bluetooth", "enabl")
+    negated: tuple[bool, ...]  # per word: by its own affix, or by a negator shortly before it in its scope
+
+    def offsets(self, message: str) -> list[tuple[int, int]]:
+        """Each word's (start, end) in `message`: found again only for the clause that is flagged."""
+        return [m.span() for m in _WORD.finditer(message, self.start, self.end)]
 
 
 @lru_cache(maxsize=4096)
-def clauses(message: str) -> tuple[tuple[tuple[int, int], tuple[Word, ...]], ...]:
-    """The message's clauses as (start, end) with their words; cached across the limitations of one product."""
-    ws, out, i = words(message), [], 0
+def clauses(message: str, window: int = 6) -> tuple[Clause, ...]:
+    """The message's clauses, each word with its stems and negation (a comma or a word like "and" ends a negator's
+    scope); cached across the limitations of one product."""
+    out = []
     for c in _CLAUSE.finditer(message):
-        j = i
-        while j < len(ws) and ws[j].start < c.end():
-            j += 1
-        out.append(((c.start(), c.end()), tuple(ws[i:j])))
-        i = j
+        stems, negated = [], []
+        for scope in c.group().split(","):
+            last_negator = -window - 1  # index of the last negator in the current scope
+            for i, word in enumerate(_WORD.findall(scope)):
+                word_stems, affix, negator, ends_scope = token(word)
+                if ends_scope:
+                    last_negator = -window - 1
+                stems.append(word_stems)
+                negated.append(affix or i - last_negator <= window)
+                if negator:
+                    last_negator = i
+        out.append(Clause(c.start(), c.end(), tuple(stems), tuple(negated)))
     return tuple(out)
-
-
-def has(word: Word, stems: Stems) -> bool:
-    return any(s in stems for s in word.stems)
 
 
 @cache
@@ -187,32 +177,37 @@ class Limitation:
         if self.name:  # blank the name out, keeping offsets
             message = re.sub(re.escape(self.name), lambda m: " " * len(m.group()), message, flags=re.I)
         found = clauses(message)
-        # which of the three tests can fire at all, from the message's distinct stems: most clauses then skip them
-        stems = {s for _, ws in found for w in ws for s in w.stems}
-        absent = bool(self.absent) and any(s in self.match["absent"] for s in stems)
+        # the message's distinct stems that each test can match: most clauses then skip the tests with set lookups
+        stems = {s for c in found for word in c.stems for s in word}
+        absent = {s for s in stems if s in self.match["absent"]} if self.absent else set()
+        drawn = {s for s in stems if s in self.match["drawbacks"]} if self.drawbacks else set()
         low = message.lower()
-        drawn = bool(self.drawbacks) and (any(s in self.match["drawbacks"] for s in stems)
-                                          or any(p in low for d in self.drawbacks for p in antonyms.get(d, ())))
-        for clause, ws in found if absent or drawn else ():
+        opposed = bool(self.drawbacks) and any(p in low for d in self.drawbacks for p in antonyms.get(d, ()))
+        topic = {s for s in stems if s in self.match["topic"]} if opposed else set()
+        for c in found if absent or drawn or opposed else ():
             if absent:
-                hits = [w for w in ws if has(w, self.match["absent"])]
-                matched = {a for w in hits for s in w.stems for a in self.match["absent"].matched(s)}
+                hits = [k for k, word in enumerate(c.stems) if not absent.isdisjoint(word)]
+                matched = {a for k in hits for s in c.stems[k] for a in self.match["absent"].matched(s)}
                 enough = len(matched) >= min(2, len(set(self.absent))) or matched & set(self.named)
-                if hits and not any(w.negated for w in hits) and enough:
-                    return [Span(hits[0].start, hits[-1].end, reason)]
-            if not drawn:
+                if hits and not any(c.negated[k] for k in hits) and enough:
+                    offsets = c.offsets(message)
+                    return [Span(offsets[hits[0]][0], offsets[hits[-1]][1], reason)]
+            if not (drawn or opposed):
                 continue
-            named = [w for w in ws if has(w, self.match["drawbacks"])]
-            denied = [w for w in named if w.negated]
+            named = [k for k, word in enumerate(c.stems) if not drawn.isdisjoint(word)]
+            denied = [k for k in named if c.negated[k]]
             if denied:
-                return [Span(denied[0].start, denied[0].end, reason)]
-            if named or not any(has(w, self.match["topic"]) for w in ws):
+                return [Span(*c.offsets(message)[denied[0]], reason)]
+            if named or not opposed or all(topic.isdisjoint(word) for word in c.stems):
                 continue  # an honest mention ("they do run warm"), or a clause about another part of the product
             for drawback in self.drawbacks:
                 for phrase in antonyms.get(drawback, ()):
-                    m = re.search(rf"\b{re.escape(phrase)}\b", message[clause[0]:clause[1]], re.I)
-                    if m and phrase not in self.features and phrase not in self.text.lower() and not any(w.negated for w in ws if w.start == m.start() + clause[0]):
-                        return [Span(m.start() + clause[0], m.end() + clause[0], reason)]
+                    m = re.search(rf"\b{re.escape(phrase)}\b", message[c.start:c.end], re.I)
+                    if not m or phrase in self.features or phrase in self.text.lower():
+                        continue
+                    start = m.start() + c.start
+                    if not any(c.negated[k] for k, (s, _) in enumerate(c.offsets(message)) if s == start):
+                        return [Span(start, m.end() + c.start, reason)]
         return []
 
 

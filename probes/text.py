@@ -72,42 +72,50 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class Text:
-    """The words are read with one C-level scan per clause; offsets and capitalisation, which only the checks
-    that flag something need, are worked out on first use."""
+    """The words are read with one C-level scan; clauses, which only negation needs, and offsets, which only the
+    checks that flag something need, are worked out on first use."""
 
     text: str
+    written: tuple[str, ...]  # each word as written
     lows: tuple[str, ...]  # each word, lower case
-    clause: tuple[int, ...]  # per word, the clause it is in
+
+    @cached_property
+    def clause(self) -> tuple[int, ...]:  # per word, the clause it is in (only negation needs it)
+        return tuple(n for n, chunk in enumerate(_BREAK.split(self.text)) for _ in _TOKEN.findall(chunk))
 
     @cached_property
     def tokens(self) -> tuple[Token, ...]:
-        return tuple(Token(m.start(), m.end(), m.group(), low) for m, low in zip(_TOKEN.finditer(self.text), self.lows))
+        return tuple(Token(m.start(), m.end(), w, low) for m, w, low in zip(_TOKEN.finditer(self.text), self.written, self.lows))
 
     @cached_property
-    def names(self) -> tuple[bool, ...]:  # per word: capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I")
-        return tuple(len(w) >= 3 and w[0].isupper() and w[1:].isalpha() and not w.isupper() for _, _, w, _ in self.tokens)
+    def names(self) -> tuple[int, ...]:  # words capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I")
+        return tuple(i for i, w in enumerate(self.written) if w[0].isupper() and len(w) >= 3 and w[1:].isalpha() and not w.isupper())
 
     @cached_property
     def words(self) -> frozenset[str]:
         return frozenset(self.lows)
 
     def negated(self, i: int, reach: int = 5) -> bool:
-        """A negator shortly before token i, in its clause: 'no Bluetooth', 'without a wallet'."""
+        """A negator shortly before word i, in its clause: 'no Bluetooth', 'without a wallet'."""
+        lows, clause = self.lows, self.clause
         for j in range(i - 1, max(-1, i - 1 - reach), -1):
-            if self.clause[j] != self.clause[i]:
+            if clause[j] != clause[i]:
                 return False
-            if is_negator(self.tokens[j].low):
+            if is_negator(lows[j]):
                 return True
-            if self.tokens[j].low in SCOPE_END:
+            if lows[j] in SCOPE_END:
                 return False
         return False
 
     def find(self, lexicon: Lexicon) -> list[tuple[int, int, object]]:
         """(first token, end token, value) for each longest run of words the lexicon holds, left to right."""
-        lows, longest, heads, out, i = self.lows, lexicon.longest, lexicon.heads, [], 0
-        if not (self.words & lexicon.firsts) and not heads:  # most messages hold no term at all: one set test
+        lows, longest, heads, out = self.lows, lexicon.longest, lexicon.heads, []
+        present = self.words & lexicon.firsts  # most messages hold no term at all: set tests on distinct words
+        if heads:
+            present |= {w for w in self.words if w[:3] in heads}
+        if not present:
             return out
-        for i in [i for i, w in enumerate(lows) if w in longest or (heads and w[:3] in heads)]:
+        for i in [i for i, w in enumerate(lows) if w in present]:
             if out and i < out[-1][1]:
                 continue  # inside the run found before
             n = longest.get(lows[i], 0)
@@ -151,12 +159,8 @@ class Text:
 
 @lru_cache(maxsize=4096)
 def read(text: str) -> Text:
-    lows, clause = [], []
-    for n, chunk in enumerate(_BREAK.split(text)):
-        found = _TOKEN.findall(chunk)
-        lows += found
-        clause += [n] * len(found)
-    lowered = " ".join(lows).lower()
+    written = _TOKEN.findall(text)
+    lowered = " ".join(written).lower()
     if "’" in lowered:
         lowered = lowered.replace("’", "'")
-    return Text(text, tuple(lowered.split(" ")) if lows else (), tuple(clause))
+    return Text(text, tuple(written), tuple(lowered.split(" ")) if written else ())
