@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,27 @@ def dashboard_cmd(
     console.print(f"Agora dashboard on [bold]http://127.0.0.1:{port}[/] reading {root} (Ctrl-C stops it)", highlight=False)
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1", "--server.port", str(port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+    def stop(signum, frame):  # SIGTERM stops the server as Ctrl-C does, and Ctrl-C works in a background job too
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    server = subprocess.Popen(cmd, env={**os.environ, "AGORA_STORE": str(root)}, preexec_fn=_dies_with_parent)
     try:
-        raise typer.Exit(subprocess.call(cmd, env={**os.environ, "AGORA_STORE": str(root)}))
+        raise typer.Exit(server.wait())
     except KeyboardInterrupt:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
         raise typer.Exit(0) from None
+
+
+def _dies_with_parent() -> None:
+    """In the Streamlit child, before it starts: on Linux the kernel kills it when `agora dashboard` dies, however it
+    dies (kill -9 included), so no server outlives the command that owns it. SIGKILL, since a Streamlit server
+    with a session open can sit on SIGTERM; the dashboard only reads the store, so nothing is lost."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

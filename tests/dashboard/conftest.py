@@ -4,6 +4,9 @@ killed half-way and a run written by an older version, for every dashboard page 
 import shutil
 import socket
 import sqlite3
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +23,30 @@ from agora.sim.store import RunStore
 from agora.sim.sweep import Sweep, SweepSpec, run_sweep
 
 APP = Path(__file__).parents[2] / "dashboard" / "app.py"
+
+
+def start_dashboard(root: Path) -> tuple[subprocess.Popen, str]:
+    """`agora dashboard` on a free port, once it answers its health check."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([shutil.which("agora"), "dashboard", "--store", str(root), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        if answers(url):
+            return proc, url
+        time.sleep(0.5)
+    proc.kill()
+    pytest.fail("the dashboard did not come up: " + proc.stdout.read().decode()[-2000:])
+
+
+def answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+        return True
+    except OSError:
+        return False
 
 
 class Kill(Exception):

@@ -4,9 +4,6 @@ and charts. Chromium and its driver come from the test set-up (README / .ci/run)
 import os
 import shutil
 import socket
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
@@ -18,34 +15,18 @@ from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from tests.dashboard.conftest import start_dashboard  # noqa: E402
+
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromium-driver (apt), as .ci/run installs")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(dash_store):
-    port = free_port()
-    proc = subprocess.Popen([shutil.which("agora"), "dashboard", "--store", str(dash_store["root"]), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the dashboard did not come up: " + proc.stdout.read().decode()[-2000:])
+    proc, url = start_dashboard(dash_store["root"])
     yield url
     proc.terminate()
-    proc.wait(timeout=20)
+    assert proc.wait(timeout=20) == 0
 
 
 @pytest.fixture(scope="module")
