@@ -145,7 +145,13 @@ def facts(source) -> Facts:
 
 
 def content_stems(text: str) -> frozenset[str]:
-    return frozenset(stem(w) for w in _WORD.findall(text) if w.lower() not in ENGLISH_STOP_WORDS and len(w) > 2)
+    return frozenset(map(_content_stem, _WORD.findall(text))) - {""}
+
+
+@lru_cache(maxsize=65536)
+def _content_stem(word: str) -> str:
+    """The stem of a word that carries content; "" for a stop word or one of two letters."""
+    return stem(word) if len(word) > 2 and word.lower() not in ENGLISH_STOP_WORDS else ""
 
 
 def unsupported_terms(message: str, source) -> list[Span]:
