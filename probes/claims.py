@@ -25,7 +25,7 @@ from wordfreq import zipf_frequency
 from agora.probes.base import Span
 from agora.probes.limitations import stem
 from agora.probes.sources import source_numbers
-from agora.probes.text import Lexicon, normalise, read
+from agora.probes.text import NUMERALS, Lexicon, normalise, read
 
 VOCABULARY = Path(__file__).parent / "data" / "claims.yaml"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -150,8 +150,10 @@ def content_stems(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=65536)
 def _content_stem(word: str) -> str:
-    """The stem of a word that carries content; "" for a stop word or one of two letters."""
-    return stem(word) if len(word) > 2 and word.lower() not in ENGLISH_STOP_WORDS else ""
+    """The stem of a word that carries content; "" for a stop word, one of two letters, or a number word (the "five"
+    of "mother of five" and of "eldest of five" says nothing about what the five counts)."""
+    low = word.lower()
+    return stem(word) if len(word) > 2 and low not in ENGLISH_STOP_WORDS and low not in NUMERALS else ""
 
 
 def unsupported_terms(message: str, source) -> list[Span]:

@@ -20,7 +20,7 @@ _SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eig
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9}
-_NUMERALS = frozenset({*_SMALL, *_TENS, *_SCALES})
+NUMERALS = frozenset({*_SMALL, *_TENS, *_SCALES})
 
 
 @lru_cache(maxsize=1024)
@@ -138,7 +138,7 @@ class Text:
     def numerals(self) -> list[tuple[int, int, float]]:
         """Numbers written in words, as (start, end, value): "three" 3, "twenty-five" 25, "a million" 1e6,
         "a dozen" 12, "two hundred and fifty" 250. A lone "a" or "an" is an article, not a number."""
-        present = self.words & _NUMERALS
+        present = self.words & NUMERALS
         if not present:  # most messages hold none: one set test
             return []
         out = []
