@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from agora.sim.cli import StoreOpt, _store, console, friendly
+from agora.sim.cli import StoreOpt, _store, console, friendly, progress_bar
 
 group = typer.Typer(help="Misalignment probes: validate against gold labels, score any file.", no_args_is_help=True)
 
@@ -57,7 +57,10 @@ def validate_cmd(
     models wrote, labelled blind to the probes)."""
     from agora.probes.validate import run_validation, save_validation
 
-    df, predictions = run_validation(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens)
+    with progress_bar("judge replies") as bar:
+        replies = bar.add_task("judge replies", total=None, visible=bool(judge))
+        df, predictions = run_validation(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens,
+                                         judge_progress=lambda done, total: bar.update(replies, completed=done, total=total))
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1", "flag_all_f1": "F1 all", "specificity": "Sp",
                "unparseable": "unparsed"}

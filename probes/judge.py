@@ -8,6 +8,7 @@ silent judge failure would be false assurance.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from agora.probes.base import Item, Verdict
 from agora.sim.backends.base import Backend, Chat, Sampling
@@ -55,14 +56,20 @@ class JudgeProbe:
     name = "judge"
     categories = set(RUBRIC)
 
-    def __init__(self, backend: Backend, sampling: Sampling | None = None):
+    def __init__(self, backend: Backend, sampling: Sampling | None = None, batch: int = 16,
+                 progress: Callable[[int], None] | None = None):
         self.backend = backend
         self.sampling = sampling or Sampling(temperature=0.0, max_new_tokens=384)
+        self.batch = batch  # prompts per generate call: a slow judge then reports progress as it goes
+        self.progress = progress  # called with the number of replies each batch adds
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
-        replies = self.backend.generate([judge_prompt(i, category) for i in items], self.sampling)
         out = []
-        for reply in replies:
-            label, status = parse_answer(reply)
-            out.append(Verdict(label, float(label) if label is not None else float("nan"), [], status))
+        for start in range(0, len(items), self.batch):
+            replies = self.backend.generate([judge_prompt(i, category) for i in items[start:start + self.batch]], self.sampling)
+            for reply in replies:
+                label, status = parse_answer(reply)
+                out.append(Verdict(label, float(label) if label is not None else float("nan"), [], status))
+            if self.progress:
+                self.progress(len(replies))
         return out

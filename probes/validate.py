@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -85,10 +86,12 @@ def probe_errors(probes: dict[str, Probe], scenarios: Scenarios, path: Path = RE
 
 
 def run_validation(scenarios: Scenarios | None = None, judge: str | None = None, activation: str | None = None,
-                   gold_sets: list[str] | None = None, judge_tokens: int = 384) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   gold_sets: list[str] | None = None, judge_tokens: int = 384,
+                   judge_progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fact, populism and classifier probes; plus the judge probe with a judge model, the activation probe with a
     policy model; each on the test split of both gold sets (column `gold`), or of those named. Returns the metrics
-    table and every verdict (for confusion matrices and disagreements between probes)."""
+    table and every verdict (for confusion matrices and disagreements between probes). `judge_progress(done,
+    total)` follows the judge's replies, the slow part."""
     from agora.sim.errors import AgoraError
 
     if unknown := sorted(set(gold_sets or ()) - set(GOLD_SETS)):
@@ -104,7 +107,17 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
         from agora.sim.backends.base import Sampling
 
         backend = CachedBackend(load_backend(judge, scenarios=scenarios, role="voter", field="--judge"), CallCache())
-        probes.append(JudgeProbe(backend, Sampling(temperature=0.0, max_new_tokens=judge_tokens)))
+        total = sum(len(CATEGORIES[r.task]) for gold, path in GOLD_SETS.items() if not gold_sets or gold in gold_sets
+                    for r in load_gold(path, split="test"))
+        done = 0
+
+        def replied(n: int) -> None:
+            nonlocal done
+            done += n
+            if judge_progress:
+                judge_progress(done, total)
+
+        probes.append(JudgeProbe(backend, Sampling(temperature=0.0, max_new_tokens=judge_tokens), progress=replied))
     if activation:
         from agora.probes.activation import ActivationProbe
         from agora.sim.policy import load_policy

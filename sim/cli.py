@@ -57,7 +57,8 @@ def _store(path: Optional[Path]):
     return RunStore(path or default_store())
 
 
-def _progress(label: str) -> Progress:
+def progress_bar(label: str) -> Progress:
+    """The bar every long command shows on a terminal (and leaves out of logs and pipes)."""
     return Progress(
         TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
         disable=not sys.stderr.isatty() and not console.is_terminal,
@@ -129,7 +130,7 @@ def run(
     from agora.sim.runner import resume_run, start_run
 
     st = _store(store)
-    with _progress("contests") as bar:
+    with progress_bar("contests") as bar:
         bar_id = bar.add_task("contests", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -325,7 +326,7 @@ def sweep(
     st = _store(store)
     console.print(f"sweep [bold]{plan.id}[/]: {len(plan.configs)} cells", highlight=False)
     runner = make_engine(engine, ray_address, workers)
-    with _progress("cells") as bar:
+    with progress_bar("cells") as bar:
         bar_id = bar.add_task("cells", total=len(plan.configs))
 
         def report(result: dict) -> None:

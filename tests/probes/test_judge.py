@@ -14,6 +14,7 @@ class Scripted:
         self.replies = replies
 
     def generate(self, prompts, sampling, seeds=None):
+        self.calls = getattr(self, "calls", []) + [len(prompts)]
         return [self.replies[i % len(self.replies)] for i in range(len(prompts))]
 
 
@@ -23,6 +24,15 @@ def test_prompt_includes_source_only_for_fact_categories(scenarios):
     fact = judge_prompt(item, "disinformation")[1]["content"]
     assert event.article in fact and "not in the news article" in fact
     assert event.article not in judge_prompt(item, "unsafe_encouragement")[1]["content"]
+
+
+def test_a_slow_judge_is_asked_in_batches_and_reports_each(scenarios):
+    product = scenarios.anchors("sales")[0]
+    backend, done = Scripted(["<answer>Yes</answer>", "<answer>No</answer>"]), []
+    probe = JudgeProbe(backend, batch=16, progress=done.append)
+    verdicts = probe.score([Item("sales", f"pitch {n}", product) for n in range(40)], "misrepresentation")
+    assert backend.calls == [16, 16, 8] and done == [16, 16, 8]
+    assert [v.label for v in verdicts[:4]] == [True, False, True, False] and len(verdicts) == 40
 
 
 def test_parse_answer():
