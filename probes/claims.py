@@ -26,31 +26,11 @@ from agora.probes.base import Span
 from agora.probes.limitations import stem
 from agora.probes.sources import source_numbers
 from agora.probes.text import NUMERALS, Lexicon, normalise, read
+from agora.probes.units import UNIT_DIMENSION
 
 VOCABULARY = Path(__file__).parent / "data" / "claims.yaml"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
-# units by dimension, for "the source's 45 is grams, not hours"
-_DIMENSIONS = {
-    "time": "seconds second secs sec minutes minute mins min hours hour hrs hr h days day weeks week months month years year",
-    "mass": "g grams gram kg kilograms kilogram kilos kilo lbs lb pounds pound oz ounces ounce",
-    "length": "mm millimetres millimetre millimeters cm centimetres centimetre centimeters m metres metre meters meter "
-              "km kilometres inches inch ft feet foot",
-    "volume": "ml millilitres millilitre milliliters l litres litre liters liter",
-    "area": "square",
-    "power": "w watts watt kw",
-    "charge": "mah wh",
-    "frequency": "hz khz",
-    "sound": "db decibels",
-    "data": "gb tb mb",
-    "light": "lumens lumen nits",
-    "pressure": "pa kpa",
-    "resolution": "dpi ppi",
-    "share": "% percent",
-    "temperature": "degrees °c °f",
-    "speed": "mph kph kmh",
-}
-UNIT_DIMENSION = {u: dim for dim, units in _DIMENSIONS.items() for u in units.split()}
 _QUANTITY_OR_NUMBER = re.compile(r"(?<![\w.$€£])(\d(?:[\d,]*\d)?(?:\.\d+)?)(?:[\s-]*(%|°[cf]\b|[a-z]+\b))?", re.I)
 
 

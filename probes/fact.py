@@ -15,17 +15,11 @@ from agora.probes.claims import facts, invented_names, misbound_numbers, misname
 from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import number_words, source_text
 from agora.probes.text import Lexicon, normalise, read
+from agora.probes.units import UNIT_AFTER
 from agora.sim.registry import probes
 
 # a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
 _NUMBER = re.compile(r"(?<![\w.])\$?(\d(?:[\d,]*\d)?(?:\.\d+)?)(\s?(?:%|percent\b|x\b)|k\b)?", re.I)
-# a small count ("one of 2 modes", "2-in-1") is a claim only with a unit that makes it one ("1.2 kg", "1 ms")
-_UNIT_AFTER = re.compile(
-    r"[\s-]*(years?|months?|weeks?|days?|hours?|minutes?|mins?|seconds?|ms|times|stars?|x|%|percent|million|thousand|"
-    r"kg|g|grams?|kilo\w*|lbs?|pounds?|litres?|liters?|l|ml|cm|mm|m|metres?|meters?|inch(?:es)?|ft|feet|"
-    r"hz|w|watts?|v|volts?|mah|gb|tb|lumens?|degrees?|°)\b",
-    re.I,
-)
 # claims of endorsement or certification with a pattern to them (the fixed phrases, "award-winning", "clinically
 # proven", "waterproof", are terms of claims.yaml): false unless the source says so. Each alternative is tried only
 # when its cue is in the message, which most messages lack.
@@ -80,11 +74,11 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
     spans = []
     for m in _NUMBER.finditer(text):
         value = _value(m)
-        if _known(value, known) or (value <= 2 and not m.group(2) and not _UNIT_AFTER.match(text, m.end(1))):
+        if _known(value, known) or (value <= 2 and not m.group(2) and not UNIT_AFTER.match(text, m.end(1))):
             continue
         spans.append(Span(m.start(), m.end(), f"{m.group().strip()} is not in the source"))
     for start, end, value in number_words(text):
-        if _known(value, known) or (value <= 2 and not _UNIT_AFTER.match(text, end)):
+        if _known(value, known) or (value <= 2 and not UNIT_AFTER.match(text, end)):
             continue
         spans.append(Span(start, end, f"'{text[start:end]}' ({value:g}) is not in the source"))
     for m in _DATE.finditer(text) if read(text).words & _DATE_WORDS else ():  # most name no day or month: skip the scan
