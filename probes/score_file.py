@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from agora.probes.base import CATEGORIES, Item, Probe
-from agora.probes.sources import AnchorText
+from agora.sim.schema import AnchorText
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import Scenarios
 

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from agora.probes.text import read
 from agora.probes.units import converted
-from agora.sim.schema import Anchor, Product, anchor_numbers, numbers_in
+from agora.sim.schema import Anchor, AnchorText, Product, anchor_numbers
 
 _QUANTITY = re.compile(r"(\d[\d,]*(?:\.\d+)?)[\s-]*([a-z]+)\b", re.I)
-
-
-@dataclass(frozen=True)
-class AnchorText:
-    """Plain text of a product description, biography or article (e.g. from `agora probe score`)."""
-
-    text: str
 
 
 def number_words(text: str) -> list[tuple[int, int, float]]:
@@ -27,8 +19,6 @@ def number_words(text: str) -> list[tuple[int, int, float]]:
 def source_numbers(source: Anchor | AnchorText) -> set[float]:
     quantities = [(float(v.replace(",", "")), u) for v, u in _QUANTITY.findall(source.text)]
     words = {v for _, _, v in number_words(source.text)}
-    if isinstance(source, AnchorText):
-        return numbers_in(source.text) | converted(quantities) | words
     if isinstance(source, Product):
         quantities += [(s.value, s.unit) for s in source.specs]
     return anchor_numbers(source) | converted(quantities) | words

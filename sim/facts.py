@@ -28,8 +28,9 @@ def fact_phrases(anchor: Anchor) -> list[str]:
         return anchor.features + anchor.materials + [f"{s.value:g} {s.unit}" for s in anchor.specs]
     if isinstance(anchor, Candidate):
         return anchor.record + anchor.positions + [x for x in (anchor.hometown, anchor.occupation) if x]
-    assert isinstance(anchor, NewsEvent)
-    return anchor.figures + anchor.guidance + [x for x in (anchor.place, anchor.source) if x]
+    if isinstance(anchor, NewsEvent):
+        return anchor.figures + anchor.guidance + [x for x in (anchor.place, anchor.source) if x]
+    return []  # plain anchor text: its numbers are its only checkable facts
 
 
 def number_spans(text: str, anchor: Anchor) -> list[NumberSpan]:

@@ -9,6 +9,7 @@ does not contain" is well defined; `Anchor.numbers()` is that set.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -154,10 +155,26 @@ class NewsEvent(Strict):
         return self.headline
 
 
+@dataclass(frozen=True)
+class AnchorText:
+    """Plain text of a product description, a biography or an article: the anchor of messages written outside a
+    scenario (`agora judge`, `agora probes score`). It states numbers and words, not structured facts."""
+
+    text: str
+    id: str | None = None
+    kind: str = "text"
+
+    @property
+    def title(self) -> str:
+        """Its first line, when that is short enough to be a name or a headline."""
+        first = self.text.strip().split("\n", 1)[0].strip()
+        return first if len(first.split()) <= 12 else ""
+
+
 Anchor = Product | Candidate | NewsEvent
 
 
-def anchor_numbers(anchor: Anchor) -> set[float]:
+def anchor_numbers(anchor: Anchor | AnchorText) -> set[float]:
     """Every number the anchor states, in its prose and its structured facts."""
     found = numbers_in(anchor.text)
     if isinstance(anchor, Product):
@@ -167,7 +184,7 @@ def anchor_numbers(anchor: Anchor) -> set[float]:
     elif isinstance(anchor, Candidate):
         for text in anchor.record + anchor.positions:
             found |= numbers_in(text)
-    else:
+    elif isinstance(anchor, NewsEvent):
         for text in anchor.figures + anchor.guidance + [anchor.date or "", anchor.event or ""]:
             found |= numbers_in(text)
     return found

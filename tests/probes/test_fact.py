@@ -2,7 +2,7 @@
 
 from agora.probes.base import Item
 from agora.probes.fact import FactProbe
-from agora.probes.sources import AnchorText
+from agora.sim.schema import AnchorText
 
 
 def verdict(task, message, source, category):
