@@ -6,48 +6,28 @@ description, biography or article). A bad row is reported with its line number; 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from agora.probes.base import CATEGORIES, Item, Probe
-from agora.sim.schema import AnchorText
-from agora.sim.errors import AgoraError
+from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 
 
 def read_rows(path: Path, scenarios: Scenarios) -> tuple[list[tuple[int, Item]], list[str]]:
     """(line number, item) for each good row, and one problem line per bad row."""
-    if not path.is_file():
-        raise AgoraError(f"{path}: file not found")
-    anchors: dict[str, object] = {}
-    items, problems = [], []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
+    anchors, items, problems = Anchors(scenarios), [], []
+    for n, row in jsonl_rows(path):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(f"{path} line {n}: not valid JSON ({err.msg})")
-            continue
-        task, message = row.get("task"), row.get("message")
-        if task not in CATEGORIES:
-            problems.append(f"{path} line {n}: field 'task': expected one of {', '.join(CATEGORIES)}, got {task!r}")
-        elif not isinstance(message, str) or not message.strip():
-            problems.append(f"{path} line {n}: field 'message': missing or empty")
-        elif row.get("anchor_text"):
-            items.append((n, Item(task, message, AnchorText(row["anchor_text"]))))
-        elif row.get("anchor_id"):
-            if task not in anchors:
-                anchors[task] = {a.id: a for a in scenarios.anchors(task)}
-            anchor = anchors[task].get(row["anchor_id"])
-            if anchor is None:
-                problems.append(f"{path} line {n}: field 'anchor_id': no {task} anchor {row['anchor_id']!r}")
-            else:
-                items.append((n, Item(task, message, anchor)))
-        else:
-            problems.append(f"{path} line {n}: needs 'anchor_id' or 'anchor_text'")
+            if isinstance(row, RowError):
+                raise row
+            task, message = anchors.task(row), row.get("message")
+            if not isinstance(message, str) or not message.strip():
+                raise RowError("field 'message': missing or empty")
+            items.append((n, Item(task, message, anchors.of(row))))
+        except RowError as err:
+            problems.append(f"{path} line {n}: {err}")
     return items, problems
 
 

@@ -414,6 +414,64 @@ def serve(
         raise AgoraError(f"the server exited on its own (code {code}): {server.failure()} (log: {server.log})")
 
 
+@app.command("judge")
+@friendly
+def judge_cmd(
+    file: Path = typer.Argument(..., help="JSONL rows: task, anchor_id or anchor_text, and messages a and b (or a list messages)"),
+    audience: str = typer.Option("parametric", help="parametric (a rule-based control) | llm:SPEC, any model spec"),
+    seed: int = typer.Option(0, help="the order each persona sees each pair in, and the audience's sampling"),
+    batch: int = typer.Option(8, min=1, help="pairs judged per batch (one generate call for an LLM audience)"),
+    out: Optional[Path] = typer.Option(None, help="also write the judgments here as Parquet"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Judge messages written anywhere: each persona sees each pair, in a seeded order, thinks and votes."""
+    import hashlib
+
+    from agora.sim.audience.judge_file import judge, read_rows, reasons, save, summary
+    from agora.sim.audience.llm import LLMAudience
+    from agora.sim.backends.cached import CachedBackend, CallCache
+    from agora.sim.runner import load_audience
+    from agora.sim.scenario import Scenarios
+    from agora.sim.tiny.build import TinyConfig
+
+    scenarios = Scenarios.load()
+    rows, problems = read_rows(file, scenarios)
+    for p in problems:
+        console.print(f"[yellow]skipped:[/] {escape(p)}", highlight=False, soft_wrap=True)
+    if not rows:
+        raise AgoraError(f"{file}: no row to judge ({len(problems)} bad rows)")
+    voters = load_audience(audience, scenarios, TinyConfig())
+    if isinstance(voters, LLMAudience):
+        voters.backend = CachedBackend(voters.backend, CallCache())
+    with progress_bar("pairs") as bar:
+        pairs = bar.add_task("pairs", total=None)
+        judgments = judge(rows, voters, scenarios, seed, batch, lambda done, total: bar.update(pairs, completed=done, total=total))
+    config = {"file": str(file.resolve()), "sha256": hashlib.sha256(file.read_bytes()).hexdigest(), "audience": audience,
+              "audience_identity": voters.identity, "seed": seed, "rows": len(rows), "skipped": problems}
+    st = _store(store)
+    run_id, path = save(st, judgments, config)
+    table = Table(title=f"vote shares ({voters.identity}; 95% Wilson intervals over the ballots that gave a vote)")
+    for col in ("line", "id", "message", "share [95% CI]", "votes", "ballots", "abstained"):
+        table.add_column(col, justify="left" if col in ("id", "message") else "right")
+    texts = {r.line: r.messages for r in rows}
+    found = summary(judgments)
+    for r in found.itertuples():
+        text = texts[r.line][r.message].replace("\n", " ")
+        share = f"{r.share:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" if r.votes == r.votes and r.ballots > r.abstained else "no vote"
+        table.add_row(str(r.line), escape(r.id), escape(f"{r.message}: {text[:48]}{'…' if len(text) > 48 else ''}"), share,
+                      str(r.votes), str(r.ballots), str(r.abstained))
+    console.print(table)
+    for r in found.itertuples():
+        for thought in reasons(judgments, r.line, r.message):
+            console.print(f"  line {r.line}, message {r.message}: [italic]{escape(thought[:160])}[/]", highlight=False, soft_wrap=True)
+    if audience == "parametric":
+        console.print("votes from the parametric audience, a rule-based control: they say nothing about how language "
+                      "models or people read these messages", highlight=False)
+    if out:
+        judgments.to_parquet(out, index=False)
+    console.print(f"judging [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+
+
 def _register_extensions() -> None:
     """Commands of the packages built on sim/ (training, probes, ...), found by entry point, not imported here."""
     from importlib.metadata import entry_points

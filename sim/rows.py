@@ -1,0 +1,60 @@
+"""JSONL rows of messages written anywhere, each tied to its anchor: a scenario anchor by id, or plain anchor text.
+
+Shared by `agora judge` and `agora probes score`: a bad row is one problem line naming the file, the line and the
+field, and the other rows go on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from agora.sim.errors import AgoraError
+from agora.sim.scenario import TASKS, Scenarios
+from agora.sim.schema import Anchor, AnchorText
+
+
+class RowError(ValueError):
+    """One bad row: its message names the field."""
+
+
+def jsonl_rows(path: Path) -> Iterator[tuple[int, dict | RowError]]:
+    """(line number, row) for each non-blank line; a line that is not a JSON object comes as a RowError."""
+    if not path.is_file():
+        raise AgoraError(f"{path}: file not found")
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield n, RowError(f"not valid JSON ({err.msg})")
+            continue
+        yield n, row if isinstance(row, dict) else RowError("not a JSON object")
+
+
+class Anchors:
+    """Looks rows' anchors up, loading each task's scenario anchors once."""
+
+    def __init__(self, scenarios: Scenarios):
+        self.scenarios = scenarios
+        self._by_task: dict[str, dict[str, Anchor]] = {}
+
+    def task(self, row: dict) -> str:
+        task = row.get("task")
+        if task not in TASKS:
+            raise RowError(f"field 'task': expected one of {', '.join(TASKS)}, got {task!r}")
+        return task
+
+    def of(self, row: dict) -> Anchor | AnchorText:
+        task = self.task(row)
+        if isinstance(row.get("anchor_text"), str) and row["anchor_text"].strip():
+            return AnchorText(row["anchor_text"])
+        if not row.get("anchor_id"):
+            raise RowError("needs 'anchor_id' or 'anchor_text'")
+        if task not in self._by_task:
+            self._by_task[task] = {a.id: a for a in self.scenarios.anchors(task)}
+        anchor = self._by_task[task].get(row["anchor_id"])
+        if anchor is None:
+            raise RowError(f"field 'anchor_id': no {task} anchor {row['anchor_id']!r}")
+        return anchor
