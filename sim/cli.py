@@ -113,6 +113,7 @@ def run(
     audience: str = typer.Option("parametric", help="parametric | llm:SPEC, any policy spec (llm:openai:gpt-4o-mini)"),
     prompt_format: str = typer.Option("auto", help="chat policies: auto (the model's recorded format) | study | plain"),
     split: str = typer.Option("train", help="anchors: train | test | all"),
+    invalid: str = typer.Option("judge", help="a contest with an invalid candidate: judge (the reference protocol; counted) | forfeit | void"),
     capability: list[str] = typer.Option([], "--capability", help="capabilities to give the competitors"),
     capability_for: str = typer.Option("both", help="who gets --capability: both | A | B (B vs a memoryless A)"),
     max_calls: Optional[int] = typer.Option(None, min=1, help="stop cleanly before more LLM calls than this"),
@@ -146,7 +147,7 @@ def run(
                 try:
                     cfg = RunConfig(
                         task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
-                        split=split, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
+                        split=split, invalid=invalid, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
                         max_calls=max_calls, max_tokens=max_tokens, cache=cache, prompt_format=prompt_format,
                     )
                 except ValidationError as err:
@@ -215,12 +216,16 @@ def _print_summary(run, examples: int = 2) -> None:
     for name, spec in cfg.competitor_specs():
         table.add_row(f"competitor {name}", spec)
     table.add_row("audience", cfg.audience)
-    table.add_row("win share", ", ".join(f"{k} {v:.0%}" for k, v in m["win_share"].items()) + f" (ties {m['ties']})")
+    table.add_row("win share", ", ".join(f"{k} {v:.0%}" for k, v in m["win_share"].items()) + f" (ties {m['ties']}" + (f", void {m['outcomes']['void']}" if m["outcomes"].get("void") else "") + ")")
     table.add_row("vote share", ", ".join(f"{k} {v:.1%}" for k, v in m["vote_share"].items()))
     if "engagement_share" in m:
         table.add_row("engagement share", ", ".join(f"{k} {v:.1%}" for k, v in m["engagement_share"].items()))
         table.add_row("cascade likes", f"mean {m['cascade_mean']}, max {m['cascade_max']}")
     table.add_row("abstentions", f"{m['abstentions']} of {m['judgments']} ({m['abstention_rate']:.1%}), retried {m['retried']}")
+    if m["invalid_messages"]:
+        outcomes = ", ".join(f"{k} {v}" for k, v in m["outcomes"].items())
+        table.add_row("invalid candidates", ", ".join(f"{k} {v}" for k, v in m["invalid_messages"].items()) + f" (contests: {outcomes};"
+                      f" rule {cfg.invalid})")
     table.add_row("messages naming their anchor", f"{m['names_anchor']:.0%}")
     table.add_row("… and using a true fact", f"{m['names_and_true_fact']:.0%}")
     console.print(table)
@@ -233,7 +238,11 @@ def _print_summary(run, examples: int = 2) -> None:
         console.print(f"[bold]contest {contest.contest}[/] — {contest.anchor_id}: winner {contest.winner or 'tie'} ({votes})")
         for msg in messages[messages["contest"] == contest.contest].itertuples():
             console.print(f"  [cyan]{msg.competitor}[/]: {escape(msg.text)}", highlight=False)
-        j = judgments[judgments["contest"] == contest.contest].iloc[0]
+        mine = judgments[judgments["contest"] == contest.contest]
+        if mine.empty:  # an invalid candidate: the audience never saw this contest
+            console.print(f"  [dim]{getattr(contest, 'outcome', 'not judged')}: no ballots[/]", highlight=False)
+            continue
+        j = mine.iloc[0]
         seen = f"saw {j.shown_a} as A, voted {j.vote or 'nothing'}"
         console.print(f"  [dim]{j.persona_id} ({seen} → {j.choice or 'abstained'}): {escape(j.thought)}[/]", highlight=False)
 
@@ -421,6 +430,7 @@ def judge_cmd(
     audience: str = typer.Option("parametric", help="parametric (a rule-based control) | llm:SPEC, any model spec"),
     seed: int = typer.Option(0, help="the order each persona sees each pair in, and the audience's sampling"),
     batch: int = typer.Option(8, min=1, help="pairs judged per batch (one generate call for an LLM audience)"),
+    invalid: str = typer.Option("skip", help="a pair with an invalid message (empty, a copy, off its anchor): skip | judge"),
     out: Optional[Path] = typer.Option(None, help="also write the judgments here as Parquet"),
     store: Optional[Path] = StoreOpt,
 ):
@@ -430,6 +440,7 @@ def judge_cmd(
     from agora.sim.audience.judge_file import judge, read_rows, reasons, save, summary
     from agora.sim.audience.llm import LLMAudience
     from agora.sim.backends.cached import CachedBackend, CallCache
+    from agora.sim.candidates import REASONS
     from agora.sim.runner import load_audience
     from agora.sim.scenario import Scenarios
     from agora.sim.tiny.build import TinyConfig
@@ -440,16 +451,24 @@ def judge_cmd(
         console.print(f"[yellow]skipped:[/] {escape(p)}", highlight=False, soft_wrap=True)
     if not rows:
         raise AgoraError(f"{file}: no row to judge ({len(problems)} bad rows)")
+    if invalid not in ("skip", "judge"):
+        raise AgoraError(f"--invalid: {invalid!r}; use skip or judge")
+    for r in rows:
+        for i, reason in enumerate(r.invalid):
+            if reason:
+                console.print(f"[yellow]not a candidate:[/] {file} line {r.line}, message {i}: {REASONS[reason]}"
+                              + (" (judged anyway)" if invalid == "judge" else ""), highlight=False, soft_wrap=True)
     voters = load_audience(audience, scenarios, TinyConfig())
     if isinstance(voters, LLMAudience):
         voters.backend = CachedBackend(voters.backend, CallCache())
     with progress_bar("pairs") as bar:
         pairs = bar.add_task("pairs", total=None)
-        judgments = judge(rows, voters, scenarios, seed, batch, lambda done, total: bar.update(pairs, completed=done, total=total))
+        judgments = judge(rows, voters, scenarios, seed, batch, lambda done, total: bar.update(pairs, completed=done, total=total),
+                          invalid)
     config = {"file": str(file.resolve()), "sha256": hashlib.sha256(file.read_bytes()).hexdigest(), "audience": audience,
-              "audience_identity": voters.identity, "seed": seed, "rows": len(rows), "skipped": problems}
+              "audience_identity": voters.identity, "seed": seed, "invalid": invalid, "rows": len(rows), "skipped": problems}
     st = _store(store)
-    run_id, path = save(st, judgments, config)
+    run_id, path = save(st, rows, judgments, config)
     table = Table(title=f"vote shares ({voters.identity}; 95% Wilson intervals over the ballots that gave a vote)")
     for col in ("line", "id", "message", "share [95% CI]", "votes", "ballots", "abstained"):
         table.add_column(col, justify="left" if col in ("id", "message") else "right")

@@ -40,6 +40,10 @@ class RunConfig(BaseModel):
     instructions: dict[Literal["A", "B"], str] = Field(
         default_factory=dict, description="per competitor, a prompt name (scenarios/prompts.yaml) or text added to its prompt")
     placement: Literal["user", "system"] = Field(default="user", description="where an instruction goes in a chat prompt")
+    invalid: Literal["forfeit", "void", "judge"] = Field(
+        default="judge", description="a contest with an invalid candidate (empty, cut off, copied, off its anchor): "
+                                       "forfeit to the valid message, void, or judge it anyway (the reference study's "
+                                       "protocol); the reasons are kept in the messages table either way")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")

@@ -16,13 +16,16 @@ def summarise(
         return {"contests": 0}
     names = list(contests["competitors"].iat[0])
     votes = pd.DataFrame(contests["votes"].tolist(), columns=names)
+    # candidate validation; a run from before it has no such column, and every one of its contests was judged
+    invalid = messages["invalid"] if "invalid" in messages else pd.Series(dtype=str)
+    outcomes = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)
     grounded = [
         (names_anchor(t, anchors[a]), true_facts(t, anchors[a]) > 0) for t, a in zip(messages["text"], messages["anchor_id"])
     ]
     out = {
         "contests": int(len(contests)),
         "decided": int((contests["winner"] != "").sum()),
-        "ties": int((contests["winner"] == "").sum()),
+        "ties": int(((contests["winner"] == "") & (outcomes == "judged")).sum()),
         "judgments": int(len(judgments)),
         "abstentions": int((judgments["choice"] == "").sum()),
         "abstention_rate": round(float((judgments["choice"] == "").mean()), 4),
@@ -33,6 +36,8 @@ def summarise(
         "true_fact": round(sum(g[1] for g in grounded) / len(grounded), 4),
         "names_and_true_fact": round(sum(g[0] and g[1] for g in grounded) / len(grounded), 4),
         "empty_messages": int((messages["text"].str.strip() == "").sum()),
+        "invalid_messages": _counts(invalid[invalid != ""]),
+        "outcomes": _counts(outcomes),
         "mean_words": round(float(messages["text"].str.split().str.len().mean()), 1),
     }
     if task == "social":
@@ -41,3 +46,7 @@ def summarise(
         out["cascade_max"] = int(likes.values.max())
         out["engagement_share"] = {n: round(float(likes[n].sum() / max(1, likes.values.sum())), 4) for n in names}
     return out
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in values.value_counts().items()}

@@ -16,11 +16,15 @@ import pandas as pd
 
 from agora.sim.agents import CompetitorAgent, PersonaAgent
 from agora.sim.audience.base import Audience, Ballot
-from agora.sim.backends.base import Sampling, prompt_seeds
+from agora.sim.backends.base import Sampling, flatten_chat, prompt_seeds
+from agora.sim.candidates import contest_checks, outcome
 from agora.sim.capability import Capability, Outcome
 from agora.sim.network import NetworkConfig, cascade, persona_graph
 from agora.sim.policy import Policy
 from agora.sim.schema import Anchor, Persona, TaskSpec
+
+
+JUDGMENT_COLUMNS = ["contest", "anchor_id", "persona_id", "shown_a", "shown_b", "vote", "choice", "thought", "parse_status"]
 
 
 @dataclass
@@ -44,8 +48,10 @@ class ContestModel(mesa.Model):
         network: NetworkConfig | None = None,
         seed: int = 0,
         placement: str = "user",
+        invalid: str = "judge",
     ):
         super().__init__(seed=seed)
+        self.invalid = invalid  # what a contest with an invalid candidate becomes: forfeit | void
         self.task = task
         self.audience = audience
         self.sampling = sampling
@@ -84,11 +90,13 @@ class ContestModel(mesa.Model):
         rngs = [random.Random(self.base_seed * 1_000_003 + c) for c in contests]
         anchors = [self.anchor_order[c % len(self.anchor_order)] for c in contests]
         written = self.write(contests, anchors)
-        judged = self.judge(anchors, [[m["text"] for m in messages] for messages in written], rngs)
+        outcomes = [outcome([m["invalid"] for m in messages], self.invalid) for messages in written]
+        judged = self.judge(anchors, [[m["text"] for m in messages] for messages in written], rngs,
+                            [how == "judged" for how, _ in outcomes])
         records = []
-        for contest, anchor, messages, (judgments, tally), rng in zip(contests, anchors, written, judged, rngs):
+        for contest, anchor, messages, (judgments, tally), rng, result in zip(contests, anchors, written, judged, rngs, outcomes):
             self.contest = contest
-            self.last = self.record(anchor, messages, judgments, tally, rng)
+            self.last = self.record(anchor, messages, judgments, tally, rng, result)
             self.datacollector.collect(self)
             records.append(self.last)
         self.contest = contests[-1] + 1
@@ -113,24 +121,31 @@ class ContestModel(mesa.Model):
                 completions[k][i] = text
         out = []
         for anchor, row, texts in zip(anchors, prompts, completions):
-            messages = []
-            for w, prompt, completion in zip(self.writers, row, texts):
-                written = w.read(self.task, anchor, completion)
-                messages.append({"writer": w, "prompt": prompt, "written": written, "text": written.text})
-            out.append(messages)
+            read = [w.read(self.task, anchor, completion) for w, completion in zip(self.writers, texts)]
+            reasons = contest_checks([r.text for r in read], anchor, [flatten_chat(p) for p in row],
+                                     [r.raw for r in read], [r.truncated for r in read])
+            out.append([{"writer": w, "prompt": prompt, "written": r, "text": r.text, "invalid": reason}
+                        for w, prompt, r, reason in zip(self.writers, row, read, reasons)])
         return out
 
-    def judge(self, anchors: list[Anchor], texts: list[list[str]], rngs: list[random.Random]):
+    def judge(self, anchors: list[Anchor], texts: list[list[str]], rngs: list[random.Random], shown_to: list[bool]):
         """Each persona sees a random pair order; votes are mapped back to competitor indices. All contests'
-        ballots go to the audience together."""
+        ballots go to the audience together; a contest with an invalid candidate (`shown_to` False) gets none,
+        though it draws the same randomness, so that the other contests' orders and votes do not change."""
         orders, items = [], []
         for anchor, shown, rng in zip(anchors, texts, rngs):
             order = [rng.sample(range(len(shown)), 2) for _ in self.voters]
             ballots = [Ballot(v.persona, shown[a], shown[b]) for v, (a, b) in zip(self.voters, order)]
             orders.append(order)
             items.append((anchor, ballots, rng.randrange(2**31)))
+        shown_items = [i for i, judged in zip(items, shown_to) if judged]
+        verdicts_of = iter(self.audience.judge_many(self.task, shown_items) if shown_items else [])
         out = []
-        for shown, order, verdicts in zip(texts, orders, self.audience.judge_many(self.task, items)):
+        for shown, order, judged in zip(texts, orders, shown_to):
+            if not judged:
+                out.append(([], [0] * len(shown)))
+                continue
+            verdicts = next(verdicts_of)
             tally = [0] * len(shown)
             rows = []
             for voter, (a, b), verdict in zip(self.voters, order, verdicts):
@@ -143,10 +158,14 @@ class ContestModel(mesa.Model):
             out.append((rows, tally))
         return out
 
-    def record(self, anchor, messages, judgments, tally, rng: random.Random) -> ContestRecord:
+    def record(self, anchor, messages, judgments, tally, rng: random.Random, result: tuple[str, int | None]) -> ContestRecord:
         names = [w.name for w in self.writers]
+        how, forfeit_to = result
         top = max(tally)
-        winner = names[tally.index(top)] if tally.count(top) == 1 else ""
+        if how == "judged":
+            winner = names[tally.index(top)] if tally.count(top) == 1 else ""
+        else:
+            winner = names[forfeit_to] if forfeit_to is not None else ""
         likes = exposures = [0] * len(names)
         seeds: list[int] = []
         if self.network:
@@ -166,6 +185,7 @@ class ContestModel(mesa.Model):
                 "text": m["text"],
                 "thinking": m["written"].thinking,
                 "parse_status": m["written"].parse_status,
+                "invalid": m["invalid"],  # why it is no candidate ("" for a valid one): see agora.sim.candidates
                 "tokens": len(m["written"].raw.split()),
             }
             for m in messages
@@ -185,6 +205,7 @@ class ContestModel(mesa.Model):
         ]
         contest_row = {
             **base,
+            "outcome": how,  # judged | forfeit (one invalid candidate) | void (no valid pair)
             "winner": winner,
             "votes": tally,
             "vote_share": [t / max(1, sum(tally)) for t in tally],
@@ -197,7 +218,8 @@ class ContestModel(mesa.Model):
         }
         for i, w in enumerate(self.writers):
             thoughts = [(v.persona.id, verdict.thought, chosen == i) for v, _, _, chosen, verdict in judgments]
-            won = None if not winner else winner == w.name
+            won = None if not winner or how != "judged" else winner == w.name  # a forfeit says nothing of persuasion
             others = sum(tally) - tally[i]
             w.learn(self.task, Outcome(self.contest, anchor, messages[i]["text"], tally[i], others, won, thoughts))
-        return ContestRecord(pd.DataFrame(msg_rows), pd.DataFrame(judgment_rows), pd.DataFrame([contest_row]))
+        return ContestRecord(pd.DataFrame(msg_rows), pd.DataFrame(judgment_rows, columns=JUDGMENT_COLUMNS),
+                             pd.DataFrame([contest_row]))

@@ -82,7 +82,7 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
         audience.backend = calls_through(config, budget, audience.backend)
     return ContestModel(
         task, anchors, personas, competitors, audience, config.sampling.at(config.seed),
-        network=config.network, seed=config.seed, placement=config.placement,
+        network=config.network, seed=config.seed, placement=config.placement, invalid=config.invalid,
     )
 
 

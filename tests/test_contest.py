@@ -14,7 +14,31 @@ from agora.sim.store import TABLES
 
 
 def config(small_tiny, **kw):
-    return RunConfig(**{"task": "sales", "contests": 3, "seed": 7, "policy": "tiny", "tiny": small_tiny, **kw})
+    """The small test control writes mostly invalid candidates (it trains for seconds): these tests are about how
+    contests are judged, so its contests are judged anyway (`invalid: judge`, the reference study's protocol)."""
+    return RunConfig(**{"task": "sales", "contests": 3, "seed": 7, "policy": "tiny", "tiny": small_tiny,
+                        "invalid": "judge", **kw})
+
+
+def test_invalid_candidates_are_kept_with_their_reason_and_never_shown_to_the_audience(store, tiny_path, small_tiny):
+    judged = start_run(config(small_tiny, contests=6), store)
+    forfeit = start_run(config(small_tiny, contests=6, invalid="forfeit"), store)
+    void = start_run(config(small_tiny, contests=6, invalid="void"), store)
+    messages, contests = forfeit.table("messages"), forfeit.table("contests")
+    pd.testing.assert_frame_equal(messages, judged.table("messages"))  # the same messages, checked the same way
+    reasons = messages.groupby("contest")["invalid"].apply(list)
+    assert (reasons.str.join("") != "").any(), "the small control should write some invalid candidate"
+    for c in contests.itertuples():
+        mine, judgments = reasons[c.contest], forfeit.table("judgments")
+        valid = [name for name, r in zip(c.competitors, mine) if not r]
+        expected = "judged" if len(valid) == 2 else "forfeit" if len(valid) == 1 else "void"
+        assert c.outcome == expected and c.winner == (valid[0] if expected == "forfeit" else c.winner)
+        assert (len(judgments[judgments["contest"] == c.contest]) == 20) == (expected == "judged")
+    assert set(void.table("contests")["outcome"]) <= {"judged", "void"}
+    assert set(judged.table("contests")["outcome"]) == {"judged"} and len(judged.table("judgments")) == 6 * 20
+    metrics = json.loads((forfeit.path / "metrics.json").read_text())
+    assert sum(metrics["invalid_messages"].values()) == int((messages["invalid"] != "").sum())
+    assert sum(metrics["outcomes"].values()) == 6 and metrics["ties"] <= metrics["outcomes"].get("judged", 0)
 
 
 def test_run_writes_tables_and_index(store, tiny_path, small_tiny):

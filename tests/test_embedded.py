@@ -41,9 +41,10 @@ def test_default_run_is_the_real_model_with_its_provenance_in_the_config(smollm2
     model = saved.resolved["models"]["A"]
     assert model["name"] == "SmolLM2-135M-Instruct" and model["gguf_sha256"] == file_sha256(PACKAGED["smollm2"].gguf())
     messages = run.table("messages")
-    assert len(messages) == 2 and (messages["parse_status"] == "ok").all()
-    assert all(len(t.split()) >= 5 for t in messages["text"])  # real text, the whole completion is the message
-    assert messages["text"].tolist() == messages["raw"].str.strip().tolist()
+    assert len(messages) == 2 and set(messages["parse_status"]) <= {"ok", "trimmed"}  # 32 tokens cut most pitches
+    assert all(len(t.split()) >= 5 for t in messages["text"])  # real text: the completion, to its last full sentence
+    assert all(raw.strip().startswith(text) for raw, text in zip(messages["raw"], messages["text"]))
+    assert set(messages["invalid"]) <= {"", "off_anchor", "truncated"}
 
 
 def test_plain_and_study_formats(smollm2, scenarios):

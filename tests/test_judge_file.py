@@ -27,7 +27,7 @@ def ab_file(tmp_path):
     return write(tmp_path / "ab.jsonl", [
         {"id": "pair", "task": "sales", "anchor_id": TURNTABLE, "a": HONEST, "b": "The best turntable ever, buy now!"},
         {"id": "three", "task": "sales", "anchor_text": "A steel bottle that keeps drinks cold for 24 hours.",
-         "messages": ["Cold for 24 hours.", "Cold for 48 hours!", ""]},
+         "messages": ["Cold for 24 hours.", "Drinks stay cold for 48 hours!", ""]},
         "not json",
         {"task": "sales", "anchor_id": "nope", "a": "x", "b": "y"},
         {"task": "sport", "anchor_text": "A thing.", "a": "x", "b": "y"},
@@ -55,16 +55,19 @@ def test_every_persona_judges_every_pair_in_a_seeded_order(ab_file, scenarios):
     rows, _ = read_rows(ab_file, scenarios)
     audience = ParametricAudience(scenarios.root / "audience" / "parametric.yaml")
     seen = []
-    found = judge(rows, audience, scenarios, seed=3, batch=2, progress=lambda done, total: seen.append((done, total)))
+    assert rows[1].invalid == ("", "", "empty")  # no candidate: shown to no one unless asked
+    assert set(judge(rows, audience, scenarios, seed=3)["pair"]) == {"0-1"}
+    found = judge(rows, audience, scenarios, seed=3, batch=2, progress=lambda done, total: seen.append((done, total)),
+                  invalid="judge")
     assert len(found) == 20 * (1 + 3) and seen == [(2, 4), (4, 4)]  # one pair, then three pairs of three messages
     assert set(found["pair"]) == {"0-1", "0-2", "1-2"} and found.groupby(["line", "pair"]).size().eq(20).all()
     assert 0 < (found["shown_a"] < found["shown_b"]).mean() < 1  # both orders are shown
     voted = found[found["vote"].notna()]
     picked = voted.apply(lambda r: r["shown_a"] if r["vote"] == "A" else r["shown_b"], axis=1)
     assert (picked == voted["chosen"]).all()  # the letter maps back to the message shown under it
-    again = judge(rows, audience, scenarios, seed=3, batch=8)
+    again = judge(rows, audience, scenarios, seed=3, batch=8, invalid="judge")
     pd.testing.assert_frame_equal(found, again)  # the seed fixes the orders and votes; the batch size changes neither
-    other = judge(rows, audience, scenarios, seed=4)
+    other = judge(rows, audience, scenarios, seed=4, invalid="judge")
     assert not (other["shown_a"].tolist() == found["shown_a"].tolist())
 
 
@@ -99,10 +102,13 @@ def test_the_command_saves_the_judging_and_reports_skipped_lines(ab_file, tmp_pa
     result = CliRunner().invoke(app, ["judge", str(ab_file), "--store", str(tmp_path / "runs"), "--out", str(tmp_path / "j.parquet")])
     assert result.exit_code == 0, result.output
     assert "line 4: field 'anchor_id'" in result.output and "rule-based control" in result.output
+    assert "line 2, message 2: empty" in result.output
     saved = next((tmp_path / "runs").glob("*/judgments.parquet"))
     pd.testing.assert_frame_equal(pd.read_parquet(saved), pd.read_parquet(tmp_path / "j.parquet"))
     summary_file = pd.read_parquet(saved.with_name("summary.parquet"))
-    assert len(summary_file) == 5 and summary_file["ballots"].tolist() == [20, 20, 40, 40, 40]
+    assert len(summary_file) == 4 and summary_file["ballots"].tolist() == [20, 20, 20, 20]  # the empty message: no pair
+    messages = pd.read_parquet(saved.with_name("messages.parquet"))
+    assert messages["invalid"].tolist() == ["", "", "", "", "empty"]
 
 
 def test_a_file_with_no_good_row_is_one_line(tmp_path):

@@ -1,7 +1,9 @@
 """Training data from contest runs: the winners (RFT) and the audience's thoughts (TFB).
 
 RFT keeps the majority winner's full completion for each contest; ties are counted and left
-out, never duplicated. TFB adds, per persona, an example whose prompt shows the anchor and both
+out, never duplicated, and so are contests with an invalid candidate (a forfeit, a void, or under the `judge`
+rule a win over a message that was no candidate): a win over an empty or cut-off message teaches nothing
+about persuasion. TFB adds, per persona, an example whose prompt shows the anchor and both
 messages (in the order that persona saw them, without its biography) and whose target is that
 persona's thought; these are mixed with the winners at a set ratio (the study: about 50/50).
 """
@@ -24,6 +26,7 @@ class Examples:
     thoughts: list[dict]
     ties: int
     contests: int
+    invalid: int = 0  # contests left out for an invalid candidate
 
 
 def is_chat(prompt: str) -> bool:
@@ -53,7 +56,12 @@ def examples(messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataF
         raise AgoraError(f"run {run_id}: no finished contests to train on")
     msg = messages.set_index(["contest", "competitor"])
     winners, thoughts = [], []
+    invalid = messages.groupby("contest")["invalid"].apply(lambda r: (r != "").any()) if "invalid" in messages else None
+    skipped = 0
     for c in contests.itertuples():
+        if invalid is not None and invalid.get(c.contest, False):
+            skipped += 1
+            continue
         if not c.winner:
             continue
         names = list(c.competitors)
@@ -73,10 +81,12 @@ def examples(messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataF
                 "kind": "thought", "run_id": run_id, "contest": int(c.contest), "anchor_id": c.anchor_id,
                 "votes_for": int(c.votes[names.index(c.winner)]), "votes_total": int(sum(c.votes)),
             })
-    ties = int((contests["winner"] == "").sum())
+    judged = contests["outcome"] == "judged" if "outcome" in contests else pd.Series(True, index=contests.index)
+    ties = int(((contests["winner"] == "") & judged).sum())
     if not winners:
-        raise AgoraError(f"run {run_id}: all {len(contests)} contests were ties; no winners to train on")
-    return Examples(winners, thoughts, ties, len(contests))
+        raise AgoraError(f"run {run_id}: no winners to train on: of {len(contests)} contests, {ties} were ties and "
+                         f"{skipped} had an invalid candidate")
+    return Examples(winners, thoughts, ties, len(contests), skipped)
 
 
 def mix(ex: Examples, method: str, thought_share: float, seed: int) -> list[dict]:

@@ -79,12 +79,14 @@ class AudienceTrainer:
                 rows = inoculate(mix(ex, cfg.method, cfg.thought_share, cfg.seed + r), inoculation, cfg.placement)
                 round_dir = path / f"round-{r}"
                 _save_dataset(rows, round_dir / "dataset")
-                self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties excluded, {len(rows)} examples; fine-tuning")
+                self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties and {ex.invalid} contests with an invalid "
+                         f"candidate excluded, {len(rows)} examples; fine-tuning")
                 lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id,
                            "inoculation": inoculation}
                 stats = fine_tune(policy_path, rows, cfg, round_dir / "checkpoint", lineage)
                 policy_path = round_dir / "checkpoint"
                 rounds.append({"round": r, "contest_run": contest_run.run_id, "winners": len(ex.winners), "ties": ex.ties,
+                               "invalid_contests": ex.invalid,
                                "thought_examples": len(rows) - len(ex.winners), "checkpoint": str(policy_path), **stats})
                 atomic_parquet(pd.DataFrame(rounds), path / "rounds.parquet")
         except KeyboardInterrupt:

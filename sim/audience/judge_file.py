@@ -3,8 +3,10 @@
 Each row: `task`, `anchor_id` (a scenario anchor) or `anchor_text` (a plain description, biography or article), and
 two messages `a` and `b`, or a list `messages` of two or more, of which every pair is judged. Each persona sees
 each pair once, in an order drawn from the seed (the study shuffles which message is A), thinks and votes. Every
-vote, thought and parse status is kept; a bad row is reported by its line and the others are judged. This is
-the primitive for A/B-testing two texts on an audience, and for measuring the audience itself.
+vote, thought and parse status is kept; a bad row is reported by its line and the others are judged. A message
+that is no candidate (empty, a copy of another, about nothing of its anchor: `agora.sim.candidates`) is kept with
+its reason and shown to no one, unless asked. This is the primitive for A/B-testing two texts on an audience, and
+for measuring the audience itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from agora.sim.audience.base import Audience, Ballot
+from agora.sim.candidates import contest_checks
 from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, AnchorText
@@ -31,6 +34,7 @@ class Row:
     task: str
     anchor: Anchor | AnchorText
     messages: tuple[str, ...]
+    invalid: tuple[str, ...]  # per message, why it is no candidate ("" for a valid one)
 
 
 def read_rows(path: Path, scenarios: Scenarios) -> tuple[list[Row], list[str]]:
@@ -40,8 +44,9 @@ def read_rows(path: Path, scenarios: Scenarios) -> tuple[list[Row], list[str]]:
         try:
             if isinstance(row, RowError):
                 raise row
-            task = anchors.task(row)
-            rows.append(Row(n, str(row.get("id", f"line-{n}")), task, anchors.of(row), _messages(row)))
+            task, anchor, messages = anchors.task(row), anchors.of(row), _messages(row)
+            rows.append(Row(n, str(row.get("id", f"line-{n}")), task, anchor, messages,
+                            tuple(contest_checks(list(messages), anchor))))
         except RowError as err:
             problems.append(f"{path} line {n}: {err}")
     return rows, problems
@@ -64,15 +69,18 @@ def _messages(row: dict) -> tuple[str, ...]:
 
 
 def judge(rows: list[Row], audience: Audience, scenarios: Scenarios, seed: int = 0, batch: int = 8,
-          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+          progress: Callable[[int, int], None] | None = None, invalid: str = "skip") -> pd.DataFrame:
     """One row per persona and pair of each input row: the order it saw them in, its vote, thought and parse status.
 
     Pairs go to the audience `batch` at a time (one generate call per batch for an LLM audience); the same seed
-    gives the same orders, and the audience's own seeds, whatever the batch size."""
+    gives the same orders, and the audience's own seeds, whatever the batch size. A pair with an invalid message
+    is skipped (`invalid="skip"`) or judged all the same (`"judge"`)."""
     personas = scenarios.personas
     duels = []  # (row, first, second, ballots, orders, audience seed)
     for row in rows:
         for i, j in combinations(range(len(row.messages)), 2):
+            if invalid == "skip" and (row.invalid[i] or row.invalid[j]):
+                continue
             rng = random.Random(f"{seed}:{row.line}:{i}:{j}")
             orders = [(j, i) if rng.random() < 0.5 else (i, j) for _ in personas]
             ballots = [Ballot(p, row.messages[a], row.messages[b]) for p, (a, b) in zip(personas, orders)]
@@ -122,13 +130,20 @@ def reasons(judgments: pd.DataFrame, line: int, message: int, k: int = 2) -> lis
     return list(dict.fromkeys(t.strip() for t in chose["thought"] if isinstance(t, str) and t.strip()))[:k]
 
 
-def save(store, judgments: pd.DataFrame, config: dict) -> tuple[str, Path]:
-    """A `judging` entry in the run store: config.yaml, judgments.parquet and summary.parquet."""
+def messages_table(rows: list[Row]) -> pd.DataFrame:
+    """Every message read, with its row and why it is no candidate ("" for a valid one)."""
+    return pd.DataFrame([{"line": r.line, "id": r.id, "task": r.task, "message": i, "text": text, "invalid": reason}
+                         for r in rows for i, (text, reason) in enumerate(zip(r.messages, r.invalid))])
+
+
+def save(store, rows: list[Row], judgments: pd.DataFrame, config: dict) -> tuple[str, Path]:
+    """A `judging` entry in the run store: config.yaml, messages.parquet, judgments.parquet and summary.parquet."""
     import json
 
     tasks = sorted(set(judgments["task"])) if not judgments.empty else []
     run_id, path = store.create_entry("judging", config, task=tasks[0] if len(tasks) == 1 else "all", seed=config["seed"],
                                       audience=config["audience"])
+    messages_table(rows).to_parquet(path / "messages.parquet", index=False)
     judgments.to_parquet(path / "judgments.parquet", index=False)
     summary(judgments).to_parquet(path / "summary.parquet", index=False)
     abstained = int(judgments["chosen"].isna().sum()) if not judgments.empty else 0

@@ -26,6 +26,22 @@ class Sampling:
         return Sampling(**{**asdict(self), "seed": seed})
 
 
+class Completion(str):
+    """A completion that also says whether the model stopped at the token limit rather than by itself: a message
+    cut off mid-sentence is not a candidate the audience should judge. Plain `str` elsewhere."""
+
+    truncated: bool
+
+    def __new__(cls, text: str, truncated: bool = False) -> Completion:
+        out = super().__new__(cls, text)
+        out.truncated = truncated
+        return out
+
+
+def truncated(text: str) -> bool:
+    return bool(getattr(text, "truncated", False))
+
+
 @runtime_checkable
 class Backend(Protocol):
     identity: str  # what produced the text: saved in run configs and cache keys

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from agora.sim.backends.base import Backend, Prompt, Sampling, prompt_seeds
+from agora.sim.backends.base import Backend, Completion, Prompt, Sampling, prompt_seeds, truncated
 from agora.sim.paths import agora_home
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS calls (
-    key TEXT PRIMARY KEY, identity TEXT, completion TEXT, created REAL, last_used REAL, hits INTEGER DEFAULT 0)"""
+    key TEXT PRIMARY KEY, identity TEXT, completion TEXT, created REAL, last_used REAL, hits INTEGER DEFAULT 0,
+    truncated INTEGER DEFAULT 0)"""
 
 
 def default_cache() -> Path:
@@ -47,27 +48,30 @@ class CallCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._db()) as db, db:
             db.execute(SCHEMA)
+            if "truncated" not in {row[1] for row in db.execute("PRAGMA table_info(calls)")}:  # a cache from before
+                db.execute("ALTER TABLE calls ADD COLUMN truncated INTEGER DEFAULT 0")
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def get(self, keys: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def get(self, keys: list[str]) -> dict[str, Completion]:
+        found: dict[str, Completion] = {}
         with closing(self._db()) as db, db:
             for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                found.update(db.execute(f"SELECT key, completion FROM calls WHERE key IN ({marks})", chunk).fetchall())
+                found.update((key, Completion(text, bool(cut))) for key, text, cut in
+                             db.execute(f"SELECT key, completion, truncated FROM calls WHERE key IN ({marks})", chunk))
                 db.execute(f"UPDATE calls SET hits = hits + 1, last_used = ? WHERE key IN ({marks})", (time.time(), *chunk))
         return found
 
     def put(self, identity: str, entries: dict[str, str]) -> None:
         now = time.time()
         with closing(self._db()) as db, db:
-            db.executemany("INSERT OR IGNORE INTO calls (key, identity, completion, created, last_used) VALUES (?, ?, ?, ?, ?)",
-                           [(k, identity, text, now, now) for k, text in entries.items()])
+            db.executemany("INSERT OR IGNORE INTO calls (key, identity, completion, created, last_used, truncated) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", [(k, identity, text, now, now, truncated(text)) for k, text in entries.items()])
 
     def stats(self) -> pd.DataFrame:
         """Per model identity: entries, hits served, size of the stored completions, age."""

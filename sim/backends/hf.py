@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from agora.sim.backends.base import Prompt, Sampling, flatten_chat, prompt_seeds
+from agora.sim.backends.base import Completion, Prompt, Sampling, flatten_chat, prompt_seeds
 from agora.sim.errors import AgoraError
 
 
@@ -104,7 +104,11 @@ class HFBackend:
                 pad_token_id=self.tokenizer.pad_token_id,
             )
             new = ids[:, enc["input_ids"].shape[1] :]
-            out.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
+            # a row that used every new token without ending (no EOS, no padding after it) was cut off
+            stops = torch.tensor([t for t in {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id} if t is not None], device=new.device)
+            ended = torch.isin(new, stops).any(dim=1).tolist()
+            cut = [new.shape[1] >= sampling.max_new_tokens and not e for e in ended]
+            out.extend(Completion(t, c) for t, c in zip(self.tokenizer.batch_decode(new, skip_special_tokens=True), cut))
         return out
 
     @torch.inference_mode()

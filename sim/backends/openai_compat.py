@@ -20,7 +20,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-from agora.sim.backends.base import Prompt, Sampling, prompt_seeds
+from agora.sim.backends.base import Completion, Prompt, Sampling, prompt_seeds
 from agora.sim.errors import AgoraError, BackendUnavailable
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -107,13 +107,13 @@ class OpenAIBackend:
         if not choices or getattr(choices[0], "message", None) is None:
             raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no choices "
                                      f"({_snippet(reply)}); is the URL an OpenAI-compatible /v1 endpoint?")
-        content = choices[0].message.content
+        content, cut = choices[0].message.content, choices[0].finish_reason == "length"
         if content is None:
-            if choices[0].finish_reason == "length":  # every token went to hidden reasoning: an empty message
-                return ""
+            if cut:  # every token went to hidden reasoning: an empty message
+                return Completion("", True)
             raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no text "
                                      f"(finish_reason {choices[0].finish_reason!r})")
-        return content
+        return Completion(content, cut)
 
     def _unavailable(self, err) -> AgoraError:
         """The one line a failed request becomes."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agora.sim.backends.base import Prompt, Sampling, prompt_seeds
+from agora.sim.backends.base import Completion, Prompt, Sampling, prompt_seeds
 from agora.sim.backends.hf import check_checkpoint, checkpoint_identity
 from agora.sim.errors import AgoraError
 
@@ -40,4 +40,4 @@ class VLLMBackend:
             results = self.llm.chat(chats, params, use_tqdm=False)
         else:
             results = self.llm.generate(prompts, params, use_tqdm=False)
-        return [r.outputs[0].text for r in results]
+        return [Completion(r.outputs[0].text, r.outputs[0].finish_reason == "length") for r in results]

@@ -62,10 +62,20 @@ def test_chat_prompts_become_conversations():
     assert "the anchor" in ex.thoughts[0]["prompt"][0]["content"]
 
 
+def test_no_example_comes_from_a_contest_with_an_invalid_candidate():
+    m, j, c = tables()
+    m["invalid"] = ["", "", "", "", "", "empty"]  # contest 2: A "won" against an empty message (the judge rule)
+    ex = examples(m, j, c, run_id="r1")
+    assert [w["contest"] for w in ex.winners] == [0] and {t["contest"] for t in ex.thoughts} == {0}
+    assert (ex.ties, ex.invalid) == (1, 1)
+    c["outcome"] = ["judged", "judged", "forfeit"]
+    assert examples(m, j, c, run_id="r1").ties == 1  # a forfeit is no tie
+
+
 def test_no_decided_contests_is_an_error():
     m, j, c = tables()
     c["winner"] = ""
-    with pytest.raises(AgoraError, match="all 3 contests were ties"):
+    with pytest.raises(AgoraError, match="of 3 contests, 3 were ties"):
         examples(m, j, c, run_id="r1")
     with pytest.raises(AgoraError, match="no finished contests"):
         examples(m, j, c.iloc[0:0], run_id="r1")
