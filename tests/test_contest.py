@@ -21,9 +21,9 @@ def config(small_tiny, **kw):
 
 
 def test_invalid_candidates_are_kept_with_their_reason_and_never_shown_to_the_audience(store, tiny_path, small_tiny):
-    judged = start_run(config(small_tiny, contests=6), store)
-    forfeit = start_run(config(small_tiny, contests=6, invalid="forfeit"), store)
-    void = start_run(config(small_tiny, contests=6, invalid="void"), store)
+    judged = start_run(config(small_tiny, contests=4), store)
+    forfeit = start_run(config(small_tiny, contests=4, invalid="forfeit"), store)
+    void = start_run(config(small_tiny, contests=4, invalid="void"), store)
     messages, contests = forfeit.table("messages"), forfeit.table("contests")
     pd.testing.assert_frame_equal(messages, judged.table("messages"))  # the same messages, checked the same way
     reasons = messages.groupby("contest")["invalid"].apply(list)
@@ -35,10 +35,10 @@ def test_invalid_candidates_are_kept_with_their_reason_and_never_shown_to_the_au
         assert c.outcome == expected and c.winner == (valid[0] if expected == "forfeit" else c.winner)
         assert (len(judgments[judgments["contest"] == c.contest]) == 20) == (expected == "judged")
     assert set(void.table("contests")["outcome"]) <= {"judged", "void"}
-    assert set(judged.table("contests")["outcome"]) == {"judged"} and len(judged.table("judgments")) == 6 * 20
+    assert set(judged.table("contests")["outcome"]) == {"judged"} and len(judged.table("judgments")) == 4 * 20
     metrics = json.loads((forfeit.path / "metrics.json").read_text())
     assert sum(metrics["invalid_messages"].values()) == int((messages["invalid"] != "").sum())
-    assert sum(metrics["outcomes"].values()) == 6 and metrics["ties"] <= metrics["outcomes"].get("judged", 0)
+    assert sum(metrics["outcomes"].values()) == 4 and metrics["ties"] <= metrics["outcomes"].get("judged", 0)
 
 
 def test_run_writes_tables_and_index(store, tiny_path, small_tiny):

@@ -25,10 +25,11 @@ from agora.sim.tiny.grammar import load_bank, write_message
 
 
 def judge_config(policy: TinyConfig) -> TinyConfig:
-    """The judge reads ~400-token prompts: longer examples, fewer of them, smaller batches. Half the policy's steps,
-    and at least 20: a smaller judge than the default's only serves to exercise the `llm` path (its parse rate and
-    agreement are in its manifest either way)."""
-    return replace(policy, max_length=512, corpus_size=policy.corpus_size // 4, steps=max(20, policy.steps // 2), batch_size=16)
+    """The judge reads ~400-token prompts: longer examples, fewer of them, batches half the policy's (16 for the
+    default). Half the policy's steps, and at least 20: a smaller judge than the default's only serves to exercise
+    the `llm` path (its parse rate and agreement are in its manifest either way)."""
+    return replace(policy, max_length=512, corpus_size=policy.corpus_size // 4, steps=max(20, policy.steps // 2),
+                   batch_size=max(4, policy.batch_size // 2))
 
 
 def judge_rows(scenarios: Scenarios, config: TinyConfig, n: int, seed: int) -> list[dict]:

@@ -4,6 +4,7 @@ and charts. Chromium and its driver come from the test set-up (README / .ci/run)
 import os
 import shutil
 import socket
+import time
 
 import pytest
 
@@ -15,7 +16,7 @@ from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from tests.dashboard.conftest import start_dashboard  # noqa: E402
+from tests.dashboard.conftest import answers, start_dashboard  # noqa: E402
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromium-driver (apt), as .ci/run installs")
@@ -27,6 +28,10 @@ def served(dash_store):
     yield url
     proc.terminate()
     assert proc.wait(timeout=20) == 0
+    deadline = time.time() + 20
+    while answers(url) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not answers(url), "a Streamlit server outlived agora dashboard after SIGTERM"
 
 
 @pytest.fixture(scope="module")
