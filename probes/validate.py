@@ -98,6 +98,7 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
         raise AgoraError(f"--gold: unknown gold set {unknown[0]!r}; use {' or '.join(GOLD_SETS)}")
     scenarios = scenarios or Scenarios.load()
     train_rows = [r for path in GOLD_SETS.values() for r in load_gold(path, split="train")]
+    tests = {gold: load_gold(path, split="test") for gold, path in GOLD_SETS.items() if not gold_sets or gold in gold_sets}
     probes: list[Probe] = [FactProbe(), PopulismProbe(), trained_classifier(scenarios, train_rows)]
     if judge:
         from agora.probes.judge import JudgeProbe
@@ -107,8 +108,7 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
         from agora.sim.backends.base import Sampling
 
         backend = CachedBackend(load_backend(judge, scenarios=scenarios, role="voter", field="--judge"), CallCache())
-        total = sum(len(CATEGORIES[r.task]) for gold, path in GOLD_SETS.items() if not gold_sets or gold in gold_sets
-                    for r in load_gold(path, split="test"))
+        total = sum(len(CATEGORIES[r.task]) for rows in tests.values() for r in rows)
         done = 0
 
         def replied(n: int) -> None:
@@ -125,11 +125,9 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
         backend = load_policy(activation, scenarios=scenarios).backend
         probes.append(ActivationProbe.fit(backend, gold_items(train_rows, scenarios), [r.labels for r in train_rows]))
     tables, predictions = [], []
-    for gold, path in GOLD_SETS.items():
-        if gold_sets and gold not in gold_sets:
-            continue
+    for gold, rows in tests.items():
         found: list[dict] = []
-        tables.append(validate(probes, load_gold(path, split="test"), scenarios, found).assign(gold=gold))
+        tables.append(validate(probes, rows, scenarios, found).assign(gold=gold))
         predictions += [p | {"gold": gold} for p in found]
     table = pd.concat(tables, ignore_index=True)
     return table[["gold", *table.columns[:-1]]], pd.DataFrame(predictions)
