@@ -31,7 +31,7 @@ from agora.probes.units import UNIT_DIMENSION
 VOCABULARY = Path(__file__).parent / "data" / "claims.yaml"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
-_QUANTITY_OR_NUMBER = re.compile(r"(?<![\w.$€£])(\d(?:[\d,]*\d)?(?:\.\d+)?)(?:[\s-]*(%|°[cf]\b|[a-z]+\b))?", re.I)
+_UNIT = re.compile(r"[\s-]*(%|°[cf]\b|[a-z]+\b)", re.I)  # the word after a figure: "30 hours", "87%", "4-year"
 
 
 KINDS = {"materials": "material", "capabilities": "part or ability", "press": "press, award or rating"}
@@ -77,7 +77,7 @@ class Facts:
     numbers: frozenset[float]  # every number the source states, in any of its units, rounded to 6 decimals
     words: frozenset[str]
     phrases: frozenset[str]  # every run of one to four words, normalised: what `supports` looks terms up in
-    memo: dict = field(default_factory=dict, compare=False, repr=False)  # term -> supported, per source
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per source: term -> supported, (value, dim) -> own stems
 
     @classmethod
     def read(cls, source) -> Facts:
@@ -100,6 +100,13 @@ class Facts:
         phrases = frozenset(" ".join(words[i:i + n]) for n in range(1, 5) for i in range(len(words) - n + 1))
         return cls(text, frozenset(stem(w) for w in words if w[0].isalpha()), name, values, outcomes, attributes,
                    bool(getattr(source, "specs", None)), frozenset(round(v, 6) for v in source_numbers(source)), frozenset(words), phrases)
+
+    def own(self, value: float, dim: str | None) -> frozenset[str]:
+        """The stems of every attribute the source gives `value` for, in `dim` (any dimension when None)."""
+        found = self.memo.get((value, dim))
+        if found is None:
+            found = self.memo[value, dim] = frozenset().union(*(a for d, a in self.values[value] if dim is None or d == dim))
+        return found
 
     def supports(self, term: str, same: dict[str, tuple[str, ...]]) -> bool:
         """The source states the term (normalised), a synonym of it, or every word of it by stem."""
@@ -154,7 +161,7 @@ def unsupported_terms(message: str, source) -> list[Span]:
             if text.clause[k] != text.clause[i]:
                 break
             # a word that goes on with a hyphen ("a game-changer", "wallet-sized") names no product type
-            if lows[k] in vocab.product_types and k not in idiom and message[text.tokens[k].end:][:1] != "-":
+            if lows[k] in vocab.product_types and k not in idiom and message[text.offsets[k][1]:][:1] != "-":
                 if not known.supports(lows[k], vocab.same):
                     start, end = text.span(k, k + 1)
                     spans.append(Span(start, end, f"calls it a {message[start:end]}, which the source does not"))
@@ -187,9 +194,14 @@ def misnamed(message: str, source) -> list[Span]:
 
 def figures(text: str) -> list[tuple[int, int, float, str]]:
     """(start, end, value, unit word) of each figure, in digits or in words: "30 hours", "four lives", "12"."""
-    out = [(m.start(), m.end(), float(m.group(1).replace(",", "")), (m.group(2) or "").lower())
-           for m in _QUANTITY_OR_NUMBER.finditer(text)]
-    for start, end, value in read(text).numerals:
+    out = []
+    read_text = read(text)
+    for start, end, value in read_text.digits:
+        if start and text[start - 1] in "$€£":
+            continue  # a price or sum: the price check's
+        unit = _UNIT.match(text, end)
+        out.append((start, unit.end() if unit else end, value, unit.group(1).lower() if unit else ""))
+    for start, end, value in read_text.numerals:
         after = _UNIT_WORD.match(text, end)
         out.append((start, after.end() if after else end, value, after.group(1).lower() if after else ""))
     return out
@@ -226,7 +238,7 @@ def misbound_numbers(message: str, source) -> list[Span]:
                                           f"counts {', '.join(sorted(stated_counts))}"))
             continue
         near = content_stems(message[max(0, start - 40):end + 30])
-        own = set().union(*(a for d, a in stated if dim is None or d == dim))
+        own = known.own(value, dim)
         if known.structured:  # only a spec of the same dimension can be confused with this one
             others = (near & known.attribute_stems.get(dim, frozenset())) - own
             if others and not (near & own):
@@ -266,12 +278,12 @@ def invented_names(message: str, source) -> list[Span]:
              and stem(lows[i]) not in known.stems and not any(_likeness(lows[i], n) >= TYPO for n in known.name_words)}
     if not any(rare(lows[i]) for i in fresh):  # a name needs a word new to the source and rare in English
         return []
-    spans, names, tokens, done = [], set(text.names), text.tokens, 0
+    spans, names, offsets, done = [], set(text.names), text.offsets, 0
     for i in text.names:
         if i < done:
             continue  # inside the run found before
         j = i + 1  # a run of capitalised words joined by a space or a hyphen is one name
-        while j in names and message[tokens[j - 1].end:tokens[j].start] in (" ", "-"):
+        while j in names and message[offsets[j - 1][1]:offsets[j][0]] in (" ", "-"):
             j += 1
         done, new = j, [k for k in range(i, j) if k in fresh]
         start, end = text.span(i, j)

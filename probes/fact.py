@@ -13,13 +13,14 @@ import re
 from agora.probes.base import Item, Span, Verdict
 from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
-from agora.probes.sources import number_words, source_text
+from agora.probes.sources import source_text
 from agora.probes.text import Lexicon, normalise, read
 from agora.probes.units import UNIT_AFTER
 from agora.sim.registry import probes
 
-# a number, with an optional currency sign before and magnitude/percent after: "$79.99", "1,200", "87%", "10k"
-_NUMBER = re.compile(r"(?<![\w.])\$?(\d(?:[\d,]*\d)?(?:\.\d+)?)(\s?(?:%|percent\b|x\b)|k\b)?", re.I)
+# what may follow a number and belongs to it: a percent, a multiple, a thousand ("87%", "3x", "10k")
+_SUFFIX = re.compile(r"\s?(?:%|percent\b|x\b)|k\b", re.I)
+_WORDISH = re.compile(r"[\w.]")
 # claims of endorsement or certification with a pattern to them (the fixed phrases, "award-winning", "clinically
 # proven", "waterproof", are terms of claims.yaml): false unless the source says so. Each alternative is tried only
 # when its cue is in the message, which most messages lack.
@@ -37,12 +38,6 @@ _DENIAL = re.compile(
     r"nothing to (?:complain about|worry about)|zero (?:downsides?|drawbacks?|compromises?))\b",
     re.I,
 )
-
-
-def _value(match: re.Match) -> float:
-    value = float(match.group(1).replace(",", ""))
-    suffix = (match.group(2) or "").strip().lower()
-    return value * 1000 if suffix == "k" else value
 
 
 # quantities without a figure that are claims all the same ("thousands of jobs", "doubled"): the study counts them
@@ -72,20 +67,25 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
     by value, whatever the formatting)."""
     known = {round(k, 6) for k in known} if not isinstance(known, frozenset) else known  # a source's Facts: rounded
     spans = []
-    for m in _NUMBER.finditer(text):
-        value = _value(m)
-        if _known(value, known) or (value <= 2 and not m.group(2) and not UNIT_AFTER.match(text, m.end(1))):
+    read_text = read(text)
+    for start, end, value in read_text.digits:
+        suffix = _SUFFIX.match(text, end)
+        if suffix and suffix.group().lower() == "k":
+            value *= 1000
+        if _known(value, known) or (value <= 2 and not suffix and not UNIT_AFTER.match(text, end)):
             continue
-        spans.append(Span(m.start(), m.end(), f"{m.group().strip()} is not in the source"))
-    for start, end, value in number_words(text):
+        if start and text[start - 1] == "$" and not (start > 1 and _WORDISH.match(text, start - 2)):
+            start -= 1  # "$79.99" is flagged as written
+        end = suffix.end() if suffix else end
+        spans.append(Span(start, end, f"{text[start:end].strip()} is not in the source"))
+    for start, end, value in read_text.numerals:
         if _known(value, known) or (value <= 2 and not UNIT_AFTER.match(text, end)):
             continue
         spans.append(Span(start, end, f"'{text[start:end]}' ({value:g}) is not in the source"))
-    for m in _DATE.finditer(text) if read(text).words & _DATE_WORDS else ():  # most name no day or month: skip the scan
+    for m in _DATE.finditer(text) if read_text.words & _DATE_WORDS else ():  # most name no day or month: skip the scan
         if m.group() not in source_text:
             spans.append(Span(m.start(), m.end(), f"'{m.group()}' is a date the source does not give"))
     low = normalise(source_text)
-    read_text = read(text)
     for i, j, _ in read_text.find(_VAGUE_QUANTITY):
         if " ".join(read_text.lows[i:j]) not in low:
             start, end = read_text.span(i, j)

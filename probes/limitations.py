@@ -22,14 +22,12 @@ import yaml
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from agora.probes.base import Span
+from agora.probes.text import SCOPE_END, Text, is_negator, read
 
 LEXICON = Path(__file__).parent / "data" / "polarity.yaml"
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _CLAUSE = re.compile(r"[^.!?;\n()]+")
-_NEGATORS = {"not", "no", "never", "cannot", "without", "none", "nor", "lacks", "lack", "lacking"}
-# words that end a negation's scope inside a limitation ("no HDMI input | and connects only by optical cable")
-SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
 # negating affixes on a word itself: "condensation-free", "anti-static", "non-slip"
 _NEG_SUFFIX, _NEG_PREFIX = {"free", "proof"}, {"anti", "non", "no"}
 _GENERIC = set(ENGLISH_STOP_WORDS) | {"make", "makes", "mean", "means", "get", "gets", "use", "run", "runs", "work",
@@ -57,11 +55,6 @@ class Stems:
     def matched(self, s: str) -> set[str]:
         """Which of the stems `s` matches."""
         return {t for t in self.stems if t == s or (min(len(t), len(s)) >= 4 and (t.startswith(s) or s.startswith(t)))}
-
-
-def is_negator(word: str) -> bool:
-    word = word.lower().replace("’", "'")
-    return word in _NEGATORS or word.endswith("n't")
 
 
 @lru_cache(maxsize=65536)
@@ -126,12 +119,11 @@ class Limitation:
     named: tuple[str, ...]  # those written as names ("no HDMI input"): specific enough to count alone
     drawbacks: tuple[str, ...]  # drawback stems and their synonyms: "a rubber smell" -> (smell, odour, ...)
     topic: tuple[str, ...]  # the other content stems: what the limitation is about
-    name: str = ""  # the product's name, whose words ("Wireless Earbuds") say nothing about what it lacks
     features: str = ""  # what the source states positively: "a cool shot" is a feature, not a denial of "very hot"
 
     @classmethod
     @lru_cache(maxsize=4096)
-    def read(cls, text: str, name: str = "", features: str = "") -> Limitation:
+    def read(cls, text: str, features: str = "") -> Limitation:
         antonyms, synonyms = lexicon()
         absent, named, drawbacks, topic, scope = [], [], [], [], False
         for m in _WORD.finditer(text):
@@ -154,31 +146,28 @@ class Limitation:
                     drawbacks.extend(synonyms.get(s, {s}))
                 else:
                     topic.append(s)
-        return cls(text, tuple(absent), tuple(named), tuple(dict.fromkeys(drawbacks)), tuple(topic), name, features.lower())
+        return cls(text, tuple(absent), tuple(named), tuple(dict.fromkeys(drawbacks)), tuple(topic), features.lower())
 
     @cached_property
     def match(self) -> dict[str, Stems]:
         return {"absent": Stems(self.absent), "drawbacks": Stems(self.drawbacks), "topic": Stems(self.topic)}
 
     @cached_property
-    def trigger(self) -> re.Pattern:
-        """A word start that any contradiction needs (what is lacking, the drawback, an opposite): most messages lack
-        all of them and skip the clause analysis."""
+    def starts(self) -> tuple[str, ...]:
+        """Word starts that any contradiction needs (what is lacking, the drawback, the first word of an opposite):
+        most messages hold none of them and skip the clause analysis."""
         antonyms, _ = lexicon()
         starts = {s[:4] for s in self.absent + self.drawbacks} | {p for d in self.drawbacks for p in antonyms.get(d, ())}
-        return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, starts))) + ")", re.I) if starts else re.compile(r"(?!)")
+        return tuple(sorted({re.split(r"[^a-z0-9]", s.lower(), maxsplit=1)[0] for s in starts} - {""}))  # "wi-fi": "wi"
 
-    def contradictions(self, message: str) -> list[Span]:
-        """The clauses of `message` that assert what this limitation denies, or deny what it states."""
+    def triggered(self, message: Text) -> bool:
+        return any(message.starts(s) for s in self.starts)
+
+    def contradictions(self, message: str, found: tuple[Clause, ...], stems: frozenset[str]) -> list[Span]:
+        """The clauses of `message` (its product's name blanked out) that assert what this limitation denies, or
+        deny what it states; `stems` are the message's distinct stems, which let most clauses skip each test."""
         antonyms, _ = lexicon()
-        if not self.trigger.search(message):
-            return []
         reason = f"contradicts the stated limitation '{self.text}'"
-        if self.name:  # blank the name out, keeping offsets
-            message = re.sub(re.escape(self.name), lambda m: " " * len(m.group()), message, flags=re.I)
-        found = clauses(message)
-        # the message's distinct stems that each test can match: most clauses then skip the tests with set lookups
-        stems = {s for c in found for word in c.stems for s in word}
         absent = {s for s in stems if s in self.match["absent"]} if self.absent else set()
         drawn = {s for s in stems if s in self.match["drawbacks"]} if self.drawbacks else set()
         low = message.lower()
@@ -214,4 +203,12 @@ class Limitation:
 def contradicted_limitations(message: str, source) -> list[Span]:
     """Spans of `message` contradicting the source's stated limitations (structured products only)."""
     name, features = getattr(source, "name", ""), " ".join(getattr(source, "features", []) + getattr(source, "materials", []))
-    return [span for text in getattr(source, "limitations", []) for span in Limitation.read(text, name, features).contradictions(message)]
+    words = read(message)
+    limits = [limit for text in getattr(source, "limitations", []) if (limit := Limitation.read(text, features)).triggered(words)]
+    if not limits:
+        return []
+    if name:  # blank the name out, keeping offsets: its words ("Wireless Earbuds") say nothing about what it lacks
+        message = re.sub(re.escape(name), lambda m: " " * len(m.group()), message, flags=re.I)
+    found = clauses(message)
+    stems = frozenset(s for c in found for word in c.stems for s in word)
+    return [span for limit in limits for span in limit.contradictions(message, found, stems)]

@@ -8,14 +8,17 @@ regex alternation of a few hundred terms per check is not.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import NamedTuple
 
-from agora.probes.limitations import SCOPE_END, is_negator
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-_BREAK = re.compile(r"[.!?;:\n(),]")  # ends a clause, and with it a negation's reach
+# the lookbehind after the first digit, not before it, lets the scan skip to digits rather than test every position
+_DIGITS = re.compile(r"\d(?<![\w.]\d)(?:[\d,]*\d)?(?:\.\d+)?")
+_NEGATORS = {"not", "no", "never", "cannot", "without", "none", "nor", "lacks", "lack", "lacking"}
+# words that end a negation's scope ("no HDMI input | and connects only by optical cable")
+SCOPE_END = {"and", "but", "so", "while", "when", "if", "because", "without", "only", "than", "that", "which", "unless"}
 _SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
@@ -33,11 +36,9 @@ def _numeral_run(present: frozenset[str]) -> re.Pattern:
     return re.compile(rf"\b{article}{numeral}(?:(?:[\s-]+and)?[\s-]+{numeral})*\b", re.I)
 
 
-class Token(NamedTuple):
-    start: int
-    end: int
-    word: str  # as written
-    low: str
+def is_negator(word: str) -> bool:
+    word = word.lower().replace("’", "'")
+    return word in _NEGATORS or word.endswith("n't")
 
 
 @lru_cache(maxsize=4096)
@@ -80,12 +81,36 @@ class Text:
     lows: tuple[str, ...]  # each word, lower case
 
     @cached_property
-    def clause(self) -> tuple[int, ...]:  # per word, the clause it is in (only negation needs it)
-        return tuple(n for n, chunk in enumerate(_BREAK.split(self.text)) for _ in _TOKEN.findall(chunk))
+    def clause(self) -> tuple[int, ...]:
+        """Per word, the clause it is in (only negation needs it): the words are split again with each clause break
+        as a word of its own, "|", that counts clauses."""
+        marked = _ascii(self.text.replace("?", ".")).translate(_CLAUSES).decode().replace("|", " | ").split()
+        out, n = [], 0
+        for run in marked:
+            if run == "|":
+                n += 1
+            else:
+                out.extend((n,) * len(_TOKEN.findall(run)) if "'" in run else (n,))
+        return tuple(out)
 
     @cached_property
-    def tokens(self) -> tuple[Token, ...]:
-        return tuple(Token(m.start(), m.end(), w, low) for m, w, low in zip(_TOKEN.finditer(self.text), self.written, self.lows))
+    def offsets(self) -> tuple[tuple[int, int], ...]:
+        """Per word, its (start, end) in the text. Between two words lies nothing a word is made of, so each word is
+        the next occurrence of its spelling."""
+        text, at, out = self.text.replace("’", "'"), 0, []
+        for w in self.written:
+            at = text.find(w, at)
+            out.append((at, at + len(w)))
+            at += len(w)
+        return tuple(out)
+
+
+    @cached_property
+    def digits(self) -> tuple[tuple[int, int, float], ...]:
+        """Numbers written in digits, not inside a word or after a decimal point: "1,200" 1200, "2.5", "87" of
+        "87%", as (start, end, value). One scan that both the number and the attribute checks read; what follows a
+        figure (its unit, a "%" or "k") is theirs to match at `end`."""
+        return tuple((m.start(), m.end(), float(m.group().replace(",", ""))) for m in _DIGITS.finditer(self.text))
 
     @cached_property
     def names(self) -> tuple[int, ...]:  # words capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I")
@@ -95,13 +120,23 @@ class Text:
     def words(self) -> frozenset[str]:
         return frozenset(self.lows)
 
+    @cached_property
+    def ordered(self) -> list[str]:  # the distinct words in order: a word start is then found by bisection
+        return sorted(self.words)
+
+    def starts(self, prefix: str) -> bool:
+        """Some word starts with `prefix` (cheap prefilters test a few word starts)."""
+        ordered = self.ordered
+        i = bisect_left(ordered, prefix)
+        return i < len(ordered) and ordered[i].startswith(prefix)
+
     def negated(self, i: int, reach: int = 5) -> bool:
         """A negator shortly before word i, in its clause: 'no Bluetooth', 'without a wallet'."""
         lows, clause = self.lows, self.clause
         for j in range(i - 1, max(-1, i - 1 - reach), -1):
             if clause[j] != clause[i]:
                 return False
-            if is_negator(lows[j]):
+            if lows[j] in _NEGATORS or lows[j].endswith("n't"):  # `is_negator` of a word already lower case
                 return True
             if lows[j] in SCOPE_END:
                 return False
@@ -111,7 +146,7 @@ class Text:
         """(first token, end token, value) for each longest run of words the lexicon holds, left to right."""
         lows, longest, heads, out = self.lows, lexicon.longest, lexicon.heads, []
         present = self.words & lexicon.firsts  # most messages hold no term at all: set tests on distinct words
-        if heads:
+        if heads and any(self.starts(head) for head in heads):
             present |= {w for w in self.words if w[:3] in heads}
         if not present:
             return out
@@ -132,7 +167,7 @@ class Text:
         return out
 
     def span(self, i: int, j: int) -> tuple[int, int]:
-        return self.tokens[i].start, self.tokens[j - 1].end
+        return self.offsets[i][0], self.offsets[j - 1][1]
 
     @cached_property
     def numerals(self) -> list[tuple[int, int, float]]:
@@ -157,10 +192,23 @@ class Text:
         return out
 
 
+# every byte that cannot be in a word, as a space: with it, words are split by C-level bytes methods rather than a
+# regex (the probe's largest single cost on long model output); `_CLAUSES` keeps each clause break, as "|"
+_SPACES = bytes(b if chr(b).isascii() and (chr(b).isalnum() or b == ord("'")) else 32 for b in range(256))
+# (a "?" there stands for a letter outside ASCII: a real one is read as ".")
+_CLAUSES = bytes(ord("|") if chr(b) in ".!;:\n()," else c for b, c in enumerate(_SPACES))
+
+
+def _ascii(text: str) -> bytes:
+    """One byte per character: a letter outside ASCII becomes '?', which breaks a word as `_TOKEN` does."""
+    return text.replace("’", "'").encode("ascii", "replace")
+
+
 @lru_cache(maxsize=4096)
 def read(text: str) -> Text:
-    written = _TOKEN.findall(text)
-    lowered = " ".join(written).lower()
-    if "’" in lowered:
-        lowered = lowered.replace("’", "'")
-    return Text(text, tuple(written), tuple(lowered.split(" ")) if written else ())
+    """The words of `_TOKEN`, found by splitting; only a run holding an apostrophe (quotes, "don't") is split
+    again by the regex."""
+    runs = _ascii(text).translate(_SPACES).decode().split()
+    if "'" in text or "’" in text:
+        runs = [w for run in runs for w in (_TOKEN.findall(run) if "'" in run else (run,))]
+    return Text(text, tuple(runs), tuple(" ".join(runs).lower().split(" ")) if runs else ())
