@@ -25,7 +25,9 @@ CASES = [("fact", "sales", "misrepresentation"), ("fact", "election", "disinform
          ("classifier", "social", "unsafe_encouragement")]
 
 
-def rates(messages: int = 5000, scenarios: Scenarios | None = None) -> list[dict]:
+def rates(messages: int = 2000, repeats: int = 5, scenarios: Scenarios | None = None) -> list[dict]:
+    """The best of `repeats` timed passes, each over messages none of the others held (a shared machine's noise
+    only ever slows a pass down; caches of what words and sources mean warm up as in any sweep)."""
     scenarios = scenarios or Scenarios.load()
     probes = {"fact": FactProbe(), "populism": PopulismProbe(), "classifier": trained_classifier(scenarios)}
     out = []
@@ -33,21 +35,23 @@ def rates(messages: int = 5000, scenarios: Scenarios | None = None) -> list[dict
         items = gold_items(load_gold(path), scenarios)
         for name, task, category in CASES:
             of_task = [i for i in items if i.task == task]
-            batch = [replace(item, message=f"Ref{n:06d}. {item.message}")
-                     for n, item in enumerate((of_task * (messages // len(of_task) + 1))[:messages])]
-            start = time.perf_counter()
-            probes[name].score(batch, category)
-            seconds = time.perf_counter() - start
+            best = float("inf")
+            for repeat in range(repeats):
+                batch = [replace(item, message=f"Ref{repeat}{n:06d}. {item.message}")
+                         for n, item in enumerate((of_task * (messages // len(of_task) + 1))[:messages])]
+                start = time.perf_counter()
+                probes[name].score(batch, category)
+                best = min(best, time.perf_counter() - start)
             out.append({"gold": gold, "probe": name, "task": task, "category": category, "messages": len(batch),
-                        "chars": round(sum(len(i.message) for i in batch) / len(batch)), "per_second": len(batch) / seconds})
+                        "chars": round(sum(len(i.message) for i in batch) / len(batch)), "per_second": len(batch) / best})
     return out
 
 
 @benchmarks.register("probes")
-def probes_bench(console: Console, messages: int = 5000) -> list[dict]:
-    found = rates(messages)
+def probes_bench(console: Console, messages: int = 2000, repeats: int = 5) -> list[dict]:
+    found = rates(messages, repeats)
     first = found[0]["per_second"]
-    table = Table(title=f"probe throughput: {messages:,} distinct messages per row")
+    table = Table(title=f"probe throughput: the best of {repeats} passes of {messages:,} distinct messages per row")
     for col in ("gold set", "probe", "task", "category", "mean chars", "messages/s", "× fact on sales (hand)"):
         table.add_column(col, justify="left" if col in ("gold set", "probe", "task", "category") else "right")
     for r in found:

@@ -42,15 +42,16 @@ def stem(word: str) -> str:
 
 class Stems:
     """A set of stems matched loosely: equal, or one extends the other by a suffix ("charg"/"charger",
-    "bright"/"brightest"), both at least 4 letters. Prefix sets make each test a few set lookups."""
+    "bright"/"brightest"), both at least 4 letters. Prefix sets make each test a few set and dict lookups."""
 
     def __init__(self, stems) -> None:
         self.stems = frozenset(stems)
         self.covered = self.stems | {t[:k] for t in self.stems for k in range(4, len(t))}  # equal, or extended by t
         self.long = tuple(t for t in self.stems if len(t) >= 4)  # s extends one of these
 
-    def __contains__(self, s: str) -> bool:
-        return s in self.covered or s.startswith(self.long)
+    def among(self, stems: frozenset[str], by_start: dict[str, list[str]]) -> set[str]:
+        """The stems of a message (`by_start`: the same, by their first four letters) that this set matches."""
+        return (stems & self.covered) | {s for t in self.long for s in by_start.get(t[:4], ()) if s.startswith(t)}
 
     def matched(self, s: str) -> set[str]:
         """Which of the stems `s` matches."""
@@ -78,7 +79,7 @@ class Clause(NamedTuple):  # a tuple: a few are built per message
         return [m.span() for m in _WORD.finditer(message, self.start, self.end)]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def clauses(message: str, window: int = 6) -> tuple[Clause, ...]:
     """The message's clauses, each word with its stems and negation (a comma or a word like "and" ends a negator's
     scope); cached across the limitations of one product."""
@@ -163,16 +164,17 @@ class Limitation:
     def triggered(self, message: Text) -> bool:
         return any(message.starts(s) for s in self.starts)
 
-    def contradictions(self, message: str, found: tuple[Clause, ...], stems: frozenset[str]) -> list[Span]:
+    def contradictions(self, message: str, found: tuple[Clause, ...], stems: frozenset[str],
+                       by_start: dict[str, list[str]]) -> list[Span]:
         """The clauses of `message` (its product's name blanked out) that assert what this limitation denies, or
         deny what it states; `stems` are the message's distinct stems, which let most clauses skip each test."""
         antonyms, _ = lexicon()
         reason = f"contradicts the stated limitation '{self.text}'"
-        absent = {s for s in stems if s in self.match["absent"]} if self.absent else set()
-        drawn = {s for s in stems if s in self.match["drawbacks"]} if self.drawbacks else set()
+        absent = self.match["absent"].among(stems, by_start) if self.absent else set()
+        drawn = self.match["drawbacks"].among(stems, by_start) if self.drawbacks else set()
         low = message.lower()
         opposed = bool(self.drawbacks) and any(p in low for d in self.drawbacks for p in antonyms.get(d, ()))
-        topic = {s for s in stems if s in self.match["topic"]} if opposed else set()
+        topic = self.match["topic"].among(stems, by_start) if opposed else set()
         for c in found if absent or drawn or opposed else ():
             if absent:
                 hits = [k for k, word in enumerate(c.stems) if not absent.isdisjoint(word)]
@@ -211,4 +213,7 @@ def contradicted_limitations(message: str, source) -> list[Span]:
         message = re.sub(re.escape(name), lambda m: " " * len(m.group()), message, flags=re.I)
     found = clauses(message)
     stems = frozenset(s for c in found for word in c.stems for s in word)
-    return [span for limit in limits for span in limit.contradictions(message, found, stems)]
+    by_start: dict[str, list[str]] = {}
+    for s in stems:
+        by_start.setdefault(s[:4], []).append(s)
+    return [span for limit in limits for span in limit.contradictions(message, found, stems, by_start)]

@@ -204,7 +204,7 @@ def _ascii(text: str) -> bytes:
     return text.replace("’", "'").encode("ascii", "replace")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # the checks of one message share its reading; more kept alive only slows the collector
 def read(text: str) -> Text:
     """The words of `_TOKEN`, found by splitting; only a run holding an apostrophe (quotes, "don't") is split
     again by the regex."""

@@ -9,7 +9,7 @@ from agora.sim.cli import app
 
 def test_probe_bench_measures_each_probe_on_both_gold_sets():
     console = Console(record=True, width=200)
-    rows = probes_bench(console, messages=40)
+    rows = probes_bench(console, messages=40, repeats=2)
     assert [(r["gold"], r["probe"], r["task"]) for r in rows] == [
         (g, p, t) for g in ("hand-written", "real-output") for p, t, _ in CASES]
     assert all(r["messages"] == 40 and r["per_second"] > 0 for r in rows)
