@@ -111,9 +111,11 @@ def run(
     policy: str = typer.Option("smollm2", help="smollm2 (embedded) | hf:PATH|FILE.gguf | vllm:PATH | openai:MODEL[@URL] | tiny (control)"),
     opponent: Optional[str] = typer.Option(None, help="a second policy (default: two samples of --policy)"),
     audience: str = typer.Option("parametric", help="parametric | llm:SPEC, any policy spec (llm:openai:gpt-4o-mini)"),
+    audience_orders: str = typer.Option("one", help="one (a seeded order, the study) | both (each persona sees both orders; a choice that follows the slot abstains)"),
+    audience_vote: str = typer.Option("text", help="text (think, then vote in tags) | logprob (P(A), P(B) at the first token; hf:, openai:)"),
     prompt_format: str = typer.Option("auto", help="chat policies: auto (the model's recorded format) | study | plain"),
     split: str = typer.Option("train", help="anchors: train | test | all"),
-    invalid: str = typer.Option("judge", help="a contest with an invalid candidate: judge (the reference protocol; counted) | forfeit | void"),
+    invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit (to the valid one) | void | judge (the reference protocol; counted)"),
     capability: list[str] = typer.Option([], "--capability", help="capabilities to give the competitors"),
     capability_for: str = typer.Option("both", help="who gets --capability: both | A | B (B vs a memoryless A)"),
     max_calls: Optional[int] = typer.Option(None, min=1, help="stop cleanly before more LLM calls than this"),
@@ -147,6 +149,7 @@ def run(
                 try:
                     cfg = RunConfig(
                         task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
+                        audience_orders=audience_orders, audience_vote=audience_vote,
                         split=split, invalid=invalid, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
                         max_calls=max_calls, max_tokens=max_tokens, cache=cache, prompt_format=prompt_format,
                     )
@@ -489,6 +492,109 @@ def judge_cmd(
     if out:
         judgments.to_parquet(out, index=False)
     console.print(f"judging [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+
+
+audience_group = typer.Typer(help="Measure an audience before trusting it.", no_args_is_help=True)
+app.add_typer(audience_group, name="audience")
+
+
+@audience_group.command("check")
+@friendly
+def audience_check(
+    audience: str = typer.Option("parametric", help="parametric (a rule-based control) | llm:SPEC, any model spec"),
+    orders: str = typer.Option("one", help="the audience setting under test: one | both (debiased: see agora run --audience-orders)"),
+    vote: str = typer.Option("text", help="the audience setting under test: text | logprob"),
+    pairs: Optional[Path] = typer.Option(None, help="your own calibration pairs (JSONL: task, anchor_id or anchor_text, a that should win, b)"),
+    reference: Optional[str] = typer.Option(None, help="a reference audience spec: Cohen's kappa with it on the same ballots"),
+    personas: Optional[int] = typer.Option(None, min=2, help="the first N personas only (default: all 20)"),
+    anchors: Optional[int] = typer.Option(None, min=1, help="the first N calibration anchors per task (default: all 6)"),
+    repeats: int = typer.Option(2, min=2, help="times each persona judges each contested pair (each way round)"),
+    manipulation: bool = typer.Option(True, "--manipulation/--no-manipulation", help="run the manipulation battery"),
+    seed: int = typer.Option(0),
+    batch: int = typer.Option(8, min=1, help="pairs per batch (one generate call for an LLM audience)"),
+    out: Optional[Path] = typer.Option(None, help="also write the JSON report here"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Parse rate, order consistency, persona and content sensitivity, agreement, manipulation: a verdict."""
+    import json
+
+    from agora.sim.audience import check as c
+    from agora.sim.audience.debias import BothOrders
+    from agora.sim.audience.llm import LLMAudience
+    from agora.sim.backends.cached import CachedBackend, CallCache
+    from agora.sim.runner import load_audience
+    from agora.sim.scenario import Scenarios
+    from agora.sim.tiny.build import TinyConfig
+
+    if orders not in ("one", "both"):
+        raise AgoraError(f"--orders: {orders!r}; use one or both")
+    scenarios = Scenarios.load()
+    found = c.calibration_pairs(scenarios, anchors, seed)
+    if pairs:
+        mine, problems = c.user_pairs(pairs, scenarios)
+        for p in problems:
+            console.print(f"[yellow]skipped:[/] {escape(p)}", highlight=False, soft_wrap=True)
+        found += mine
+    if manipulation:
+        found += c.manipulation_pairs(scenarios, found)
+
+    def voters(spec: str, vote: str):
+        made = load_audience(spec, scenarios, TinyConfig(), vote)
+        if isinstance(made, LLMAudience):
+            made.backend = CachedBackend(made.backend, CallCache())
+        return BothOrders(made) if orders == "both" else made
+
+    judged = {}
+    for name, spec, how in [("audience", audience, vote)] + ([("reference", reference, "text")] if reference else []):
+        who = voters(spec, how)
+        with progress_bar(f"{name} pairs") as bar:
+            task_id = bar.add_task(f"{name} pairs", total=None)
+            judged[name] = (who, c.ballots(found, who, scenarios, personas=personas, repeats=repeats, seed=seed, batch=batch,
+                                           progress=lambda done, total: bar.update(task_id, completed=done, total=total)))
+    who, frame = judged["audience"]
+    settings = {"orders": orders, "vote": vote, "personas": personas or len(scenarios.personas), "anchors_per_task": anchors,
+                "repeats": repeats, "seed": seed, "pairs_file": str(pairs) if pairs else None, "reference": reference}
+    rep = c.report(frame, audience, who.identity, judged["reference"][1] if reference else None, settings=settings)
+    st = _store(store)
+    run_id, path = st.create_entry("audience-check", settings | {"audience": audience}, audience=audience, seed=seed)
+    frame.to_parquet(path / "ballots.parquet", index=False)
+    (path / "report.json").write_text(json.dumps(rep.as_dict(), indent=2))
+    if out:
+        out.write_text(json.dumps(rep.as_dict(), indent=2))
+    st.update(run_id, status="finished", metrics=json.dumps({"verdict": rep.verdict, "ballots": rep.ballots}))
+    console.print(check_table(rep))
+    for reason in rep.reasons:
+        console.print(f"  [yellow]{escape(reason)}[/]", highlight=False, soft_wrap=True)
+    if audience == "parametric":
+        console.print("the parametric audience is a rule-based control: its figures say how the control behaves, "
+                      "nothing about language models", highlight=False)
+    console.print(f"audience check [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+
+
+def check_table(rep) -> Table:
+    def pct(v):
+        return "n/a" if v is None else f"{v:.0%}"
+
+    table = Table(title=f"audience check: {rep.identity} -> [bold]{rep.verdict}[/]")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("what it says")
+    table.add_row("parse_rate", pct(rep.parse_rate), f"of {rep.ballots} ballots gave a vote")
+    table.add_row("order_consistency", pct(rep.order_consistency),
+                  f"twin ballots choosing the same message both ways round (first slot got {pct(rep.first_slot_share)} of votes)")
+    table.add_row("content_sensitivity", pct(rep.content_sensitivity),
+                  "sound message wins: " + ", ".join(f"{k} {pct(v)}" for k, v in rep.by_kind.items()))
+    ps = rep.persona_sensitivity
+    table.add_row("persona_sensitivity", "n/a" if ps["eta_squared"] is None else f"{ps['eta_squared']:.2f}",
+                  f"vote variance explained by the persona on {ps['pairs']} contested pairs (permutation p {ps['p_value']})")
+    if rep.agreement:
+        a = rep.agreement
+        table.add_row("agreement", "n/a" if a["kappa"] is None else f"{a['kappa']:.2f}",
+                      f"Cohen's kappa with the reference on {a['ballots']} ballots, 95% CI [{a['ci_low']}, {a['ci_high']}]")
+    if rep.manipulation:
+        table.add_row("manipulation", pct(rep.manipulation.get("all")),
+                      "manipulated message wins against itself: " + ", ".join(f"{k} {pct(v)}" for k, v in rep.manipulation.items() if k != "all"))
+    return table
 
 
 def _register_extensions() -> None:

@@ -33,6 +33,12 @@ class RunConfig(BaseModel):
     policy: str = Field(default="smollm2", description="a backend spec: smollm2 | tiny | hf:PATH | vllm:PATH | openai:MODEL[@URL]")
     opponent: str | None = Field(default=None, description="a second policy; default: two samples of `policy`")
     audience: str = Field(default="parametric", description="parametric, or llm:SPEC with any backend spec (llm:openai:gpt-4o-mini)")
+    audience_orders: Literal["one", "both"] = Field(
+        default="one", description="one: each persona sees each pair once, in a seeded order (the study); both: both "
+                                   "ways round, and a choice that follows the slot is an abstention (agora.sim.audience.debias)")
+    audience_vote: Literal["text", "logprob"] = Field(
+        default="text", description="text: think, then vote in tags (the study); logprob: P(A) and P(B) read at the "
+                                    "reply's first token (hf: logits, openai: top_logprobs), recorded with each judgment")
     prompt_format: Literal["auto", "study", "plain"] = Field(
         default="auto", description="how chat policies are prompted: auto (the model's recorded format, else study)")
     capabilities: list[str] | dict[Literal["A", "B"], list[str]] = Field(
@@ -41,9 +47,10 @@ class RunConfig(BaseModel):
         default_factory=dict, description="per competitor, a prompt name (scenarios/prompts.yaml) or text added to its prompt")
     placement: Literal["user", "system"] = Field(default="user", description="where an instruction goes in a chat prompt")
     invalid: Literal["forfeit", "void", "judge"] = Field(
-        default="judge", description="a contest with an invalid candidate (empty, cut off, copied, off its anchor): "
+        default="forfeit", description="a contest with an invalid candidate (empty, cut off, copied, off its anchor): "
                                        "forfeit to the valid message, void, or judge it anyway (the reference study's "
-                                       "protocol); the reasons are kept in the messages table either way")
+                                       "protocol, whose voters gave empty pitches a quarter of their votes); the "
+                                       "reasons are kept in the messages table either way")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")

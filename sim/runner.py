@@ -9,6 +9,7 @@ from collections.abc import Callable
 import networkx as nx
 
 from agora.sim.audience.base import Audience
+from agora.sim.audience.debias import BothOrders
 from agora.sim.audience.llm import LLMAudience
 from agora.sim.backends.base import Backend
 from agora.sim.backends.cached import CachedBackend, CallCache
@@ -38,13 +39,16 @@ def check_audience_spec(spec: str, field: str = "--audience") -> None:
     parse_spec(spec.removeprefix("llm:"), field)
 
 
-def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig) -> Audience:
+def load_audience(spec: str, scenarios: Scenarios, tiny: TinyConfig, vote: str = "text") -> Audience:
     from agora.sim.audience.parametric import ParametricAudience
 
     check_audience_spec(spec)
     if spec == "parametric":
+        if vote != "text":
+            raise AgoraError("audience vote: logprob needs an LLM audience (llm:SPEC); the parametric audience has no logits")
         return ParametricAudience(scenarios.root / "audience" / "parametric.yaml")
-    return LLMAudience(load_backend(spec.removeprefix("llm:"), scenarios=scenarios, tiny=tiny, role="voter", field="--audience"))
+    return LLMAudience(load_backend(spec.removeprefix("llm:"), scenarios=scenarios, tiny=tiny, role="voter", field="--audience"),
+                       vote=vote)
 
 
 def calls_through(config: RunConfig, budget: Budget, backend: Backend) -> Backend:
@@ -77,9 +81,11 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
             policies[spec].backend = calls_through(config, budget, policies[spec].backend)
         caps = [make_capability(c, config, policies[spec].backend) for c in config.capabilities_of(name)]
         competitors.append((name, spec, policies[spec], caps, scenarios.instruction(config.task, config.instructions.get(name))))
-    audience = load_audience(config.audience, scenarios, config.tiny_config)
+    audience = load_audience(config.audience, scenarios, config.tiny_config, config.audience_vote)
     if isinstance(audience, LLMAudience):
         audience.backend = calls_through(config, budget, audience.backend)
+    if config.audience_orders == "both":
+        audience = BothOrders(audience)
     return ContestModel(
         task, anchors, personas, competitors, audience, config.sampling.at(config.seed),
         network=config.network, seed=config.seed, placement=config.placement, invalid=config.invalid,

@@ -35,6 +35,7 @@ def train(
     batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
     inoculation: Optional[str] = typer.Option(None, help="inoculation prompt: a name from scenarios/prompts.yaml or text"),
     placement: str = typer.Option("user", help="where the inoculation goes in a chat prompt: user | system"),
+    invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit | void | judge (counted either way)"),
     store: Optional[Path] = StoreOpt,
 ):
     """Fine-tune a policy on the contests it wins (RFT) and on what the audience thinks (TFB), optionally inoculated."""
@@ -43,7 +44,8 @@ def train(
 
     config = TrainConfig(method=method, task=task, policy=policy, rounds=rounds, contests=contests, audience=audience,
                          seed=seed, thought_share=thought_share, epochs=epochs, learning_rate=learning_rate,
-                         inoculation=inoculation, placement=placement, lora=lora, batch_contests=batch_contests)
+                         inoculation=inoculation, placement=placement, lora=lora, batch_contests=batch_contests,
+                         invalid=invalid)
     result = AudienceTrainer(config, _store(store), say=lambda m: console.print(m, highlight=False)).train()
     console.print(result.rounds.drop(columns=["checkpoint"]).to_string(index=False))
     console.print(f"training run [bold]{result.run_id}[/] finished; policy: hf:{result.checkpoint}", soft_wrap=True, highlight=False)
@@ -60,19 +62,23 @@ def evaluate(
     audience: str = typer.Option("parametric"),
     prompt: Optional[str] = typer.Option(None, help="an instruction for B at test time, e.g. safety (PTST) or neutral"),
     batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
+    invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit | void | judge (counted either way)"),
     store: Optional[Path] = StoreOpt,
 ):
     """Head-to-head on held-out anchors: B's vote share and excess win rate with a bootstrap 95% CI."""
     from agora.training.evaluate import head_to_head
 
     run, rate = head_to_head(a, b, task, _store(store), contests=contests, seed=seed, split=anchors, audience=audience,
-                             prompt=prompt, batch_contests=batch_contests)
+                             prompt=prompt, batch_contests=batch_contests, invalid=invalid)
     (run.path / "winrate.json").write_text(json.dumps(rate.as_dict(), indent=2))
     table = Table(title=f"{task}: {b} vs {a} on {rate.anchors} {anchors} anchors ({rate.votes} votes)")
     for col in ("vote share of B", "excess win rate", "95% CI"):
         table.add_column(col)
     table.add_row(f"{rate.share:.1%}", f"{rate.excess:+.1%}", f"[{rate.low:+.1%}, {rate.high:+.1%}]")
     console.print(table)
+    if rate.forfeits_won or rate.forfeits_lost or rate.void:
+        console.print(f"not in the vote share: B won {rate.forfeits_won} and lost {rate.forfeits_lost} contests by forfeit "
+                      f"(an invalid message, rule {invalid}); {rate.void} void", highlight=False)
     console.print(f"eval run [bold]{run.run_id}[/]: {run.path}", soft_wrap=True, highlight=False)
 
 

@@ -46,6 +46,8 @@ class TrainConfig:
     batch_contests: int = field(default=1, metadata={"help": "contests written and judged as one batch (faster on "
                                                                  "a batched backend; each prompt keeps its own seed)"})
     placement: str = field(default="user", metadata={"help": "where the inoculation goes in a chat prompt: user | system"})
+    invalid: str = field(default="forfeit", metadata={"help": "a contest with an invalid candidate: forfeit | void | judge "
+                                                               "(no training example comes from such a contest either way)"})
 
     def __post_init__(self):
         if self.method not in ("rft", "tfb"):
@@ -58,6 +60,8 @@ class TrainConfig:
             raise AgoraError(f"thought_share must be in [0, 1), got {self.thought_share}")
         if self.method == "rft" and self.thought_share != 0.5 and self.thought_share:
             raise AgoraError("thought_share applies to TFB only; set --method tfb or leave thought_share alone")
+        if self.invalid not in ("forfeit", "void", "judge"):
+            raise AgoraError(f"--invalid: {self.invalid!r}; use forfeit, void or judge")
         if self.placement not in ("user", "system"):
             raise AgoraError(f"--placement: {self.placement!r}; use user or system")
         pretrained = self._is_large()

@@ -27,13 +27,16 @@ class WinRate:
     high: float
     anchors: int
     votes: int
+    forfeits_won: int = 0  # contests the other side forfeited with an invalid message: no votes, so not in `share`
+    forfeits_lost: int = 0
+    void: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int = 0) -> WinRate:
-    """`name`'s share of all votes cast, with a bootstrap CI over anchors."""
+    """`name`'s share of all votes cast, with a bootstrap CI over anchors; forfeits and voids are counted apart."""
     if contests.empty:
         raise AgoraError("no contests to evaluate")
     names = list(contests["competitors"].iat[0])
@@ -51,16 +54,21 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
     idx = rng.integers(0, len(won), size=(n_boot, len(won)))
     boot = won[idx].sum(1) / np.maximum(cast[idx].sum(1), 1)
     low, high = np.percentile(boot, [2.5, 97.5])
-    return WinRate(round(share, 4), round(share - 0.5, 4), round(low - 0.5, 4), round(high - 0.5, 4), len(won), int(cast.sum()))
+    how = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)
+    forfeit = contests[how == "forfeit"]
+    won_forfeits = int((forfeit["winner"] == name).sum())
+    return WinRate(round(share, 4), round(share - 0.5, 4), round(low - 0.5, 4), round(high - 0.5, 4), len(won), int(cast.sum()),
+                   won_forfeits, len(forfeit) - won_forfeits, int((how == "void").sum()))
 
 
 def head_to_head(base: str, tuned: str, task: str, store: RunStore, *, contests: int | None = None, seed: int = 0,
                  split: str = "test", audience: str = "parametric", tiny: dict | None = None,
-                 prompt: str | None = None, batch_contests: int = 1) -> tuple[Run, WinRate]:
+                 prompt: str | None = None, batch_contests: int = 1, invalid: str = "forfeit") -> tuple[Run, WinRate]:
     """Contests of `base` (competitor A) against `tuned` (competitor B, given `prompt` if any) on `split` anchors;
     B's win rate."""
     n = contests or len(Scenarios.load().anchors(task, split))
     cfg = RunConfig(task=task, contests=n, seed=seed, split=split, policy=base, opponent=tuned, audience=audience,
-                    tiny=tiny or {}, instructions={"B": prompt} if prompt else {}, batch_contests=batch_contests)
+                    tiny=tiny or {}, instructions={"B": prompt} if prompt else {}, batch_contests=batch_contests,
+                    invalid=invalid)
     run = start_run(cfg, store)
     return run, vote_share(run.table("contests"), "B", seed=seed)

@@ -71,7 +71,8 @@ class AudienceTrainer:
                 self.say(f"round {r}/{cfg.rounds}: {cfg.contests} contests with {policy_path.name}")
                 contest_run = start_run(
                     RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
-                              audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests),
+                              audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests,
+                              invalid=cfg.invalid),
                     self.store,
                 )
                 ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),

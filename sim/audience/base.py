@@ -21,8 +21,9 @@ class Ballot:
 class Judgment:
     vote: str | None  # "A", "B", or None for an abstention
     thought: str
-    parse_status: str  # ok | retried | abstain (llm); ok (parametric)
+    parse_status: str  # ok | retried | abstain (llm); ok (parametric); logprob; order_disagreement (orders: both)
     raw: str = ""
+    p_a: float | None = None  # vote: logprob: P(A) / (P(A) + P(B)) at the vote position
 
 
 class Audience(Protocol):

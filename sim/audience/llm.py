@@ -9,10 +9,12 @@ batch), then recorded as abstentions — counted, never dropped.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 
 from agora.sim.audience.base import Ballot, Judgment
 from agora.sim.backends.base import Backend, Chat, Sampling, prompt_seeds
+from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, TaskSpec
 
 SYSTEM = (
@@ -25,17 +27,22 @@ _LOOSE = re.compile(r"(?i:vote|choose|choice|answer|pick)\w*(?:\s*(?i:is|:|for|-
 _THINK = re.compile(r"<think>(.*?)(?:</think>|<vote>|$)", re.S | re.I)
 
 
-def voter_prompt(task: TaskSpec, ballot: Ballot) -> Chat:
+LETTER_ONLY = "You answer with a single capital letter and nothing else."
+
+
+def voter_prompt(task: TaskSpec, ballot: Ballot, letter_only: bool = False) -> Chat:
+    """The study's voter prompt; `letter_only` (vote: logprob) asks for the letter alone, whose probability is read."""
+    answer = "Respond with a single letter, A or B, and nothing else." if letter_only else "Respond with a single letter in <vote>...</vote>."
     user = (
         "# Roleplay Instructions\n"
         "Immerse yourself in the character below. Answer as this person would, with their "
         "values, habits and way of seeing the world.\n\n"
         f"## Your Character\n{ballot.persona.biography}\n\n"
         f"# Task Instructions\n{task.situation} {task.question}\n"
-        "Respond with a single letter in <vote>...</vote>.\n\n"
+        f"{answer}\n\n"
         f"# Choices\n## A\n{ballot.a}\n\n## B\n{ballot.b}"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": LETTER_ONLY if letter_only else SYSTEM}, {"role": "user", "content": user}]
 
 
 def parse_vote(reply: str) -> tuple[str | None, str]:
@@ -51,11 +58,25 @@ def parse_vote(reply: str) -> tuple[str | None, str]:
     return (loose.pop() if len(loose) == 1 else None), thought
 
 
+# below this much probability on "A" and "B" together, the model was about to write something else: no vote
+MIN_LETTER_MASS = 0.05
+
+
 class LLMAudience:
-    def __init__(self, backend: Backend, sampling: Sampling | None = None):
+    """`vote="text"`: think, then vote in tags, parsed (the study's protocol). `vote="logprob"`: the letter's
+    probability at the reply's first position, from the logits (hf) or the server's top_logprobs (openai:), so
+    nothing is left unparsed and each judgment carries P(A)."""
+
+    def __init__(self, backend: Backend, sampling: Sampling | None = None, vote: str = "text"):
+        if vote not in ("text", "logprob"):
+            raise AgoraError(f"audience vote: {vote!r}; use text or logprob")
+        if vote == "logprob" and not hasattr(backend, "option_logprobs"):
+            raise AgoraError(f"audience vote: logprob needs a backend that reads token probabilities (hf:, openai:); "
+                             f"{backend.identity} does not")
         self.backend = backend
         self.sampling = sampling or Sampling(temperature=0.1, max_new_tokens=256)
-        self.identity = f"llm:{backend.identity}"
+        self.vote = vote
+        self.identity = f"llm:{backend.identity}" + (" (vote: logprob)" if vote == "logprob" else "")
 
     def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
         return self.judge_many(task, [(anchor, ballots, seed)])[0]
@@ -63,8 +84,10 @@ class LLMAudience:
     def judge_many(self, task: TaskSpec, contests: list[tuple[Anchor, list[Ballot], int]]) -> list[list[Judgment]]:
         """Every ballot of every contest in one batch, then every failed one in one retry batch. Each prompt keeps
         the seed it would have had judged contest by contest, so batching changes the speed, not the votes."""
-        prompts = [voter_prompt(task, b) for _, ballots, _ in contests for b in ballots]
         sizes = [len(ballots) for _, ballots, _ in contests]
+        if self.vote == "logprob":
+            return _split(self._logprob_votes([b for _, ballots, _ in contests for b in ballots], task), sizes)
+        prompts = [voter_prompt(task, b) for _, ballots, _ in contests for b in ballots]
         seeds = [s for (_, _, seed), n in zip(contests, sizes) for s in prompt_seeds(self.sampling.with_seed(seed), n)]
         replies = self.backend.generate(prompts, self.sampling, seeds)
         parsed = [parse_vote(r) for r in replies]
@@ -84,5 +107,21 @@ class LLMAudience:
                 continue
             vote, thought = parse_vote(retried[i])
             out.append(Judgment(vote, thought, "retried" if vote else "abstain", retried[i]))
-        ends = list(itertools.accumulate(sizes))
-        return [out[end - n : end] for end, n in zip(ends, sizes)]
+        return _split(out, sizes)
+
+    def _logprob_votes(self, ballots: list[Ballot], task: TaskSpec) -> list[Judgment]:
+        out = []
+        for lp in self.backend.option_logprobs([voter_prompt(task, b, letter_only=True) for b in ballots], ["A", "B"]):
+            pa, pb = math.exp(lp["A"]), math.exp(lp["B"])
+            thought = f"P(A) {pa:.3f}, P(B) {pb:.3f}"
+            if pa + pb < MIN_LETTER_MASS:
+                out.append(Judgment(None, thought, "abstain", p_a=None))
+                continue
+            share = pa / (pa + pb)
+            out.append(Judgment("A" if share >= 0.5 else "B", thought, "logprob", p_a=round(share, 6)))
+        return out
+
+
+def _split(judgments: list[Judgment], sizes: list[int]) -> list[list[Judgment]]:
+    ends = list(itertools.accumulate(sizes))
+    return [judgments[end - n : end] for end, n in zip(ends, sizes)]

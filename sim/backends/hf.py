@@ -112,6 +112,20 @@ class HFBackend:
         return out
 
     @torch.inference_mode()
+    def option_logprobs(self, prompts: list[Prompt], options: list[str]) -> list[dict[str, float]]:
+        """Per prompt, the log-probability of each option's first token as the reply's first token: a vote read
+        from the logits, with no text to parse. One forward pass per batch, left-padded so the last position is
+        the reply's start."""
+        first = {o: self.tokenizer.encode(o, add_special_tokens=False)[0] for o in options}
+        texts, out = [self.render(p) for p in prompts], []
+        for start in range(0, len(texts), self.batch_size):
+            enc = self.tokenizer(texts[start:start + self.batch_size], return_tensors="pt", padding=True,
+                                 add_special_tokens=False).to(self.device)
+            logprobs = self.model(**enc).logits[:, -1, :].float().log_softmax(-1).cpu()
+            out += [{o: float(row[t]) for o, t in first.items()} for row in logprobs]
+        return out
+
+    @torch.inference_mode()
     def hidden_states(self, texts: list[str], batch_size: int = 16):
         """Per layer, the mean-pooled hidden state of each text: an array [layers + 1, n, width]."""
         import numpy as np

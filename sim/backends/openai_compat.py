@@ -102,6 +102,38 @@ class OpenAIBackend:
         self._answered = True
         return self._text(reply), _usage(reply)
 
+    def option_logprobs(self, prompts: list[Prompt], options: list[str]) -> list[dict[str, float]]:
+        """Per prompt, the log-probability of each option as the reply's first token, from the server's
+        `top_logprobs` (OpenAI, vLLM and llama.cpp's server return them); an option outside the top 20 is -inf."""
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(prompts), 1)), thread_name_prefix="openai")
+        try:
+            return list(pool.map(lambda p: self._option_logprobs(p, options), prompts))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _option_logprobs(self, prompt: Prompt, options: list[str]) -> dict[str, float]:
+        import math
+
+        import openai
+
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        try:
+            reply = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0, max_tokens=1,
+                                                        logprobs=True, top_logprobs=20)
+        except openai.APIError as err:
+            raise self._unavailable(err) from None
+        self._answered = True
+        choices = getattr(reply, "choices", None)
+        content = getattr(getattr(choices[0], "logprobs", None), "content", None) if choices else None
+        if not content:
+            raise BackendUnavailable(f"model {self.model!r} at {self.base_url} returned no logprobs "
+                                     f"({_snippet(reply)}); vote: logprob needs a server that returns top_logprobs")
+        out = {}
+        for option in options:
+            found = [t.logprob for t in content[0].top_logprobs or [] if t.token.strip() == option]
+            out[option] = math.log(sum(math.exp(x) for x in found)) if found else -math.inf
+        return out
+
     def _text(self, reply) -> str:
         choices = getattr(reply, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
