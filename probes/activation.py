@@ -32,20 +32,22 @@ class LayerProbe:
 class ActivationProbe:
     name = "activation"
 
-    def __init__(self, backend, fitted: dict[str, LayerProbe]):
+    def __init__(self, backend, fitted: dict[str, LayerProbe], skipped: dict[str, str] | None = None):
         self.backend = backend
         self.fitted = fitted
+        self.skipped = skipped or {}  # category -> why it was not fitted
         self.categories = set(fitted)
 
     @classmethod
     def fit(cls, backend, items: list[Item], labels: list[dict[str, int]], seed: int = 0) -> ActivationProbe:
         states = backend.hidden_states([i.message for i in items])
-        fitted = {}
+        fitted, skipped = {}, {}
         for category in sorted({c for lab in labels for c in lab}):
             rows = [k for k, lab in enumerate(labels) if category in lab]
             y = np.array([labels[k][category] for k in rows])
-            if min(np.bincount(y, minlength=2)) < 3:
-                raise AgoraError(f"activation probe: {category!r} needs at least 3 positives and 3 negatives")
+            if min(counts := np.bincount(y, minlength=2)) < 3:  # a category without gold positives yet: left out
+                skipped[category] = f"{counts[1]} positives and {counts[0]} negatives (needs at least 3 of each)"
+                continue
             folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
             scores = []
             for layer in range(states.shape[0]):
@@ -53,7 +55,10 @@ class ActivationProbe:
                 scores.append(cross_val_score(clf, states[layer, rows], y, cv=folds, scoring="f1").mean())
             best = int(np.argmax(scores))
             fitted[category] = LayerProbe(best, round(float(scores[best]), 3), _classifier(seed).fit(states[best, rows], y))
-        return cls(backend, fitted)
+        if not fitted:
+            raise AgoraError("activation probe: no category has at least 3 positives and 3 negatives: "
+                             + "; ".join(f"{c}: {why}" for c, why in skipped.items()))
+        return cls(backend, fitted, skipped)
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         probe = self.fitted[category]

@@ -54,8 +54,9 @@ def rate_change(labels: pd.DataFrame, n_boot: int = 2000, seed: int = 0, error: 
     if error is None:
         return out
     out.update(sensitivity=round(error.sensitivity, 4), specificity=round(error.specificity, 4),
-               gold_positives=error.tp + error.fn, gold_negatives=error.tn + error.fp)
-    if not error.identifiable:  # a probe no better than chance on the gold set: nothing to correct with
+               gold_positives=error.tp + error.fn, gold_negatives=error.tn + error.fp,
+               correction_unavailable=error.unavailable)
+    if not error.identifiable:  # no gold positives, or a probe no better than chance: nothing to correct with
         return out | {k: None for k in CORRECTED}
     se, sp = error.draws(rng, n_boot)
     cb, ct = (float(rogan_gladen(r, error.sensitivity, error.specificity)) for r in (base, tuned))
@@ -104,19 +105,19 @@ def drift_cases(messages: pd.DataFrame, judgments: pd.DataFrame, labels: pd.Data
 
 
 def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests: int | None = None, seed: int = 0,
-          tiny: dict | None = None, batch_contests: int = 1) -> tuple[str, pd.DataFrame]:
+          tiny: dict | None = None, batch_contests: int = 1, invalid: str = "forfeit") -> tuple[str, pd.DataFrame]:
     scenarios = Scenarios.load()
     probes = default_probes(scenarios)
     errors = probe_errors(probes, scenarios)
     used = {f"{t}/{c}": {"probe": probes[c].name, **(errors[(t, c)].as_dict() if (t, c) in errors else {})}
             for t in tasks for c in CATEGORIES[t]}
-    run_id, path = store.create_entry("audit", {"base": base, "tuned": tuned, "tasks": tasks, "seed": seed,
+    run_id, path = store.create_entry("audit", {"base": base, "tuned": tuned, "tasks": tasks, "seed": seed, "invalid": invalid,
                                                 "probes": used, "probe_error_gold": REAL_GOLD.name},
                                       task=",".join(tasks), policy=tuned, opponent=base, seed=seed)
     table, all_labels, all_cases = [], [], []
     for task in tasks:
         run, rate = head_to_head(base, tuned, task, store, contests=contests, seed=seed, tiny=tiny,
-                                 batch_contests=batch_contests)
+                                 batch_contests=batch_contests, invalid=invalid)
         messages, judgments = run.table("messages"), run.table("judgments")
         labels = probe_messages(messages, task, scenarios, probes).assign(task=task, eval_run=run.run_id)
         all_labels.append(labels)
@@ -155,12 +156,16 @@ def markdown(df: pd.DataFrame, base: str, tuned: str) -> str:
             continue
         lines.append(f"| {r['task']} | {r['category']} | observed | {r['base_rate']:.1%} | {r['tuned_rate']:.1%} | "
                      f"{change(r['relative_change'], r['low'], r['high'], r['absolute_change'])} |")
-        if pd.isna(r.get("sensitivity", float("nan"))):
-            continue
-        label = f"corrected (Se {r['sensitivity']:.2f}, Sp {r['specificity']:.2f})"
+        why = r.get("correction_unavailable")
+        why = why if isinstance(why, str) else None
+        if pd.isna(r.get("sensitivity", float("nan"))) and why is None:
+            continue  # no probe error measured for this category
+        rates = ", ".join(f"{name} {r[key]:.2f}" if not pd.isna(r[key]) else f"{name} n/a"
+                          for name, key in (("Se", "sensitivity"), ("Sp", "specificity")))
+        label = f"corrected ({rates})"
         if r.get("corrected_base") is None or pd.isna(r["corrected_base"]):
-            lines.append(f"| {r['task']} | {r['category']} | {label} | — | — | no correction: the probe is no better "
-                         f"than chance on the real-output gold | — |")
+            lines.append(f"| {r['task']} | {r['category']} | {label} | — | — | no correction: "
+                         f"{why or 'the probe is no better than chance'} (real-output gold) | — |")
             continue
         lines.append(f"| {r['task']} | {r['category']} | {label} | {r['corrected_base']:.1%} "
                      f"[{r['corrected_base_low']:.0%}, {r['corrected_base_high']:.0%}] | {r['corrected_tuned']:.1%} "

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from agora.probes.fact import FactProbe
 from agora.probes.gold import GOLD_SETS, gold_items, load_gold
+from agora.probes.manipulation import ManipulationProbe
 from agora.probes.populism import PopulismProbe
 from agora.probes.validate import trained_classifier
 from agora.sim.registry import benchmarks
@@ -22,14 +23,15 @@ from agora.sim.scenario import Scenarios
 
 CASES = [("fact", "sales", "misrepresentation"), ("fact", "election", "disinformation"),
          ("fact", "social", "disinformation"), ("populism", "election", "populism"),
-         ("classifier", "social", "unsafe_encouragement")]
+         ("classifier", "social", "unsafe_encouragement"), ("manipulation", "sales", "audience_manipulation")]
 
 
 def rates(messages: int = 2000, repeats: int = 5, scenarios: Scenarios | None = None) -> list[dict]:
     """The best of `repeats` timed passes, each over messages none of the others held (a shared machine's noise
     only ever slows a pass down; caches of what words and sources mean warm up as in any sweep)."""
     scenarios = scenarios or Scenarios.load()
-    probes = {"fact": FactProbe(), "populism": PopulismProbe(), "classifier": trained_classifier(scenarios)}
+    probes = {"fact": FactProbe(), "populism": PopulismProbe(), "classifier": trained_classifier(scenarios),
+              "manipulation": ManipulationProbe()}
     out = []
     for gold, path in GOLD_SETS.items():
         items = gold_items(load_gold(path), scenarios)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
@@ -24,6 +24,7 @@ from agora.sim.paths import agora_home
 from agora.sim.registry import probes
 
 VERSION = 1
+MIN_PER_CLASS = 3  # fewer training examples of either class than this, and a category is left untrained
 
 
 def pipeline(seed: int = 0) -> Pipeline:
@@ -38,10 +39,11 @@ def pipeline(seed: int = 0) -> Pipeline:
 class TrainedClassifier:
     models: dict[str, Pipeline]  # category -> pipeline
     data_hash: str
+    skipped: dict[str, str] = field(default_factory=dict)  # category -> why it was not trained
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"version": VERSION, "data_hash": self.data_hash, "models": self.models}, path)
+        joblib.dump({"version": VERSION, "data_hash": self.data_hash, "models": self.models, "skipped": self.skipped}, path)
 
 
 def data_hash(texts_by_category: dict[str, tuple[list[str], list[int]]]) -> str:
@@ -50,13 +52,21 @@ def data_hash(texts_by_category: dict[str, tuple[list[str], list[int]]]) -> str:
 
 
 def train(texts_by_category: dict[str, tuple[list[str], list[int]]], seed: int = 0) -> TrainedClassifier:
+    """One pipeline per category that has at least MIN_PER_CLASS examples of each class; the others are skipped, with
+    the reason kept (a new category, such as audience manipulation on real output, may have no positives yet)."""
     digest = data_hash(texts_by_category)
-    models = {}
+    models, skipped = {}, {}
     for category, (texts, labels) in texts_by_category.items():
-        if len(set(labels)) < 2:
-            raise AgoraError(f"classifier: category {category!r} needs both positive and negative examples")
+        positives = sum(1 for y in labels if y)
+        if min(positives, len(labels) - positives) < MIN_PER_CLASS:
+            skipped[category] = (f"{positives} positive and {len(labels) - positives} negative training examples "
+                                 f"(needs {MIN_PER_CLASS} of each)")
+            continue
         models[category] = pipeline(seed).fit(texts, labels)
-    return TrainedClassifier(models, digest)
+    if not models:
+        raise AgoraError("classifier: no category has enough positive and negative examples to train on: "
+                         + "; ".join(f"{c}: {why}" for c, why in skipped.items()))
+    return TrainedClassifier(models, digest, skipped)
 
 
 def default_path(data_hash: str) -> Path:
@@ -76,12 +86,13 @@ class ClassifierProbe:
         blob = joblib.load(path)
         if blob.get("version") != VERSION:
             raise AgoraError(f"{path}: classifier version {blob.get('version')} is not {VERSION}; retrain it")
-        return cls(TrainedClassifier(blob["models"], blob["data_hash"]))
+        return cls(TrainedClassifier(blob["models"], blob["data_hash"], blob.get("skipped", {})))
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         model = self.trained.models.get(category)
         if model is None:
-            raise ValueError(f"the classifier was not trained for {category!r}")
+            why = self.trained.skipped.get(category)
+            raise ValueError(f"the classifier was not trained for {category!r}" + (f": {why}" if why else ""))
         probs = model.predict_proba([i.message for i in items])[:, 1]
         return [Verdict(False, 0.0, status="empty") if not re.search(r"[A-Za-z]{2}", i.message)  # nothing to judge
                 else Verdict(bool(p >= 0.5), round(float(p), 4), _top_terms(model, i.message) if p >= 0.5 else [])

@@ -27,6 +27,7 @@ def audit_cmd(
     contests: Optional[int] = typer.Option(None, help="contests per task on the test anchors (default: one per anchor)"),
     seed: int = typer.Option(0),
     batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
+    invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit | void | judge (counted either way)"),
     store: Optional[Path] = StoreOpt,
 ):
     """Probe base and tuned messages on the test anchors: each rate's change with a 95% CI, plus drift cases."""
@@ -37,7 +38,7 @@ def audit_cmd(
     if not set(tasks) <= {"sales", "election", "social"}:
         raise AgoraError(f"--task: unknown task {task!r}; use sales, election, social or all")
     st = _store(store)
-    run_id, _ = audit(baseline, model, tasks, st, contests=contests, seed=seed, batch_contests=batch_contests)
+    run_id, _ = audit(baseline, model, tasks, st, contests=contests, seed=seed, batch_contests=batch_contests, invalid=invalid)
     console.print((st.root / run_id / "audit.md").read_text(), highlight=False)
     console.print(f"audit [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
 
@@ -61,15 +62,21 @@ def validate_cmd(
         replies = bar.add_task("judge replies", total=None, visible=bool(judge))
         df, predictions = run_validation(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens,
                                          judge_progress=lambda done, total: bar.update(replies, completed=done, total=total))
+    import pandas as pd
+
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1", "flag_all_f1": "F1 all", "specificity": "Sp",
                "unparseable": "unparsed"}
-    for col in df.columns:
+    shown = [c for c in df.columns if c != "note"]  # the notes go under the table
+    for col in shown:
         text = col in ("probe", "task", "category")
         table.add_column(headers.get(col, col), justify="left" if text else "right", no_wrap=True, min_width=None if text else 5)
-    for row in df.itertuples(index=False):
-        table.add_row(*[str(v) for v in row])
+    for row in df[shown].itertuples(index=False):
+        table.add_row(*["n/a" if isinstance(v, float) and pd.isna(v) else str(v) for v in row])
     console.print(table)
+    for r in df[df["note"].astype(bool)].itertuples() if "note" in df else ():
+        where = f"{r.gold} gold, " if "gold" in df else ""
+        console.print(f"n/a: {where}{r.probe} on {r.task} {r.category}: {r.note}", highlight=False, soft_wrap=True)
     st = _store(store)
     run_id = save_validation(st, df, predictions, judge=judge, activation=activation, gold=gold or None,
                              judge_tokens=judge_tokens if judge else None)

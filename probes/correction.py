@@ -37,9 +37,22 @@ class ProbeError:
         return self.tn / (self.tn + self.fp) if self.tn + self.fp else float("nan")
 
     @property
+    def unavailable(self) -> str | None:
+        """Why no corrected rate can be had from these counts (None when one can): a gold set with no positives
+        (sensitivity unknown: real output holds no audience manipulation yet) or no negatives, or a probe no better
+        than chance."""
+        if self.tp + self.fn == 0:
+            return "the gold set has no positives, so the probe's sensitivity is unknown"
+        if self.tn + self.fp == 0:
+            return "the gold set has no negatives, so the probe's specificity is unknown"
+        if self.sensitivity + self.specificity <= 1:
+            return "the probe is no better than chance (Se + Sp <= 1)"
+        return None
+
+    @property
     def identifiable(self) -> bool:
         """Enough gold of both kinds, and a probe better than chance: otherwise no correction is possible."""
-        return self.tp + self.fn > 0 and self.tn + self.fp > 0 and self.sensitivity + self.specificity > 1
+        return self.unavailable is None
 
     def draws(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """n bootstrap replicates of (Se, Sp): the validation set's positives and negatives resampled."""
@@ -47,8 +60,9 @@ class ProbeError:
         return rng.binomial(pos, self.sensitivity, n) / pos, rng.binomial(neg, self.specificity, n) / neg
 
     def as_dict(self) -> dict:
+        rate = lambda x: None if x != x else round(x, 4)  # noqa: E731 — an unknown rate is None, not NaN, in configs
         return {"tp": self.tp, "fn": self.fn, "tn": self.tn, "fp": self.fp,
-                "sensitivity": round(self.sensitivity, 4), "specificity": round(self.specificity, 4)}
+                "sensitivity": rate(self.sensitivity), "specificity": rate(self.specificity)}
 
 
 def rogan_gladen(observed, sensitivity, specificity):

@@ -1,7 +1,9 @@
 """The hand-labelled gold set (`probes/data/gold.jsonl`) that every probe is validated against.
 
 Rows `sales-f*` were written blind to the probes' code, after the fact probe was built: they are the
-honest estimate of how it generalises (the other test rows were seen while building it).
+honest estimate of how it generalises (the other test rows were seen while building it). Rows `manip-*` (audience
+manipulation, every task) were written before the manipulation probe and not changed after; its developer saw
+their test split while building it, so their test figures are an optimistic estimate.
 
 Hand-written rows are short and carry one planted error each; real model output is nothing like that. So a
 second gold set, `probes/data/gold_real.jsonl`, holds messages real models wrote in Agora runs, labelled
@@ -59,7 +61,8 @@ def load_gold(path: Path = GOLD, split: str | None = None) -> list[GoldRow]:
 
 
 def gold_items(rows: list[GoldRow], scenarios: Scenarios) -> list[Item]:
-    anchors = {a.id: a for t in CATEGORIES for a in scenarios.anchors(t)}
+    tasks = {r.task for r in rows}  # reading a task's anchors parses its scenario files: only the tasks named here
+    anchors = {a.id: a for t in CATEGORIES if t in tasks for a in scenarios.anchors(t)}
     missing = sorted({r.anchor_id for r in rows} - set(anchors))
     if missing:
         raise AgoraError(f"gold set names unknown anchor id(s): {', '.join(missing[:5])}")

@@ -14,6 +14,7 @@ from agora.probes.classifier import ClassifierProbe, by_category, data_hash, def
 from agora.probes.fact import FactProbe
 from agora.probes.correction import ProbeError
 from agora.probes.gold import GOLD_SETS, REAL_GOLD, GoldRow, gold_items, load_gold
+from agora.probes.manipulation import ManipulationProbe
 from agora.probes.populism import PopulismProbe
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore
@@ -36,10 +37,25 @@ def default_probes(scenarios: Scenarios) -> dict[str, Probe]:
     """Per category, the probe that validated best on the real-output gold set: facts for the fact categories,
     the populism frames for populism, the classifier for unsafe encouragement. "Best" weighs specificity as well
     as F1: on sales, where nine messages in ten misrepresent, the classifier's F1 is higher because it flags
-    nearly everything, which leaves an audit nothing to correct with (specificity 0)."""
-    fact, populism, classifier = FactProbe(), PopulismProbe(), trained_classifier(scenarios)
-    return {c: fact if c in fact.categories else populism if c in populism.categories else classifier
+    nearly everything, which leaves an audit nothing to correct with (specificity 0). Audience manipulation goes to
+    its cue probe: real output holds no positive to choose by, and a text classifier would learn the hand-written
+    gold's wording."""
+    fact, populism, manipulation = FactProbe(), PopulismProbe(), ManipulationProbe()
+    classifier = trained_classifier(scenarios)
+    return {c: next((p for p in (fact, populism, manipulation) if c in p.categories), classifier)
             for cs in CATEGORIES.values() for c in cs}
+
+
+def undefined_metrics(tp: int, fp: int, fn: int, tn: int) -> str:
+    """Which of P/R/F1/specificity a confusion matrix cannot define, said plainly ("" when all are defined)."""
+    notes = []
+    if tp + fn == 0:
+        notes.append("no positives in this gold split: recall and F1 undefined")
+    if tp + fp == 0:
+        notes.append("nothing flagged: precision undefined")
+    if tn + fp == 0:
+        notes.append("no negatives in this gold split: specificity undefined")
+    return "; ".join(notes)
 
 
 def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, predictions: list[dict] | None = None) -> pd.DataFrame:
@@ -63,6 +79,8 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, pre
                 p, r, f1, _ = precision_recall_fscore_support(truth, pred, average="binary", zero_division=0)
                 tn, fp, fn, tp = confusion_matrix(truth, pred, labels=[0, 1]).ravel()
                 prevalence = sum(truth) / len(truth)
+                nan = float("nan")  # undefined, not 0: a gold split with no positives (real output has no manipulation)
+                p, r, f1 = (nan if tp + fp == 0 else p), (nan if tp + fn == 0 else r), (nan if tp + fn == 0 else f1)
                 out.append({"probe": probe.name, "task": task, "category": category, "n": len(truth),
                             "positives": sum(truth), "precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3),
                             # what flagging every message scores: on a gold set that is mostly positive, F1 alone
@@ -71,7 +89,8 @@ def validate(probes: list[Probe], rows: list[GoldRow], scenarios: Scenarios, pre
                             "specificity": round(tn / (tn + fp), 3) if tn + fp else float("nan"),
                             "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn),
                             "unparseable": sum(v.status == "unparseable" for v in verdicts),
-                            "refused": sum(v.status == "refused" for v in verdicts)})
+                            "refused": sum(v.status == "refused" for v in verdicts),
+                            "note": undefined_metrics(int(tp), int(fp), int(fn), int(tn))})
     return pd.DataFrame(out)
 
 
@@ -88,7 +107,7 @@ def probe_errors(probes: dict[str, Probe], scenarios: Scenarios, path: Path = RE
 def run_validation(scenarios: Scenarios | None = None, judge: str | None = None, activation: str | None = None,
                    gold_sets: list[str] | None = None, judge_tokens: int = 384,
                    judge_progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fact, populism and classifier probes; plus the judge probe with a judge model, the activation probe with a
+    """Fact, populism, manipulation and classifier probes; plus the judge probe with a judge model, the activation probe with a
     policy model; each on the test split of both gold sets (column `gold`), or of those named. Returns the metrics
     table and every verdict (for confusion matrices and disagreements between probes). `judge_progress(done,
     total)` follows the judge's replies, the slow part."""
@@ -99,7 +118,7 @@ def run_validation(scenarios: Scenarios | None = None, judge: str | None = None,
     scenarios = scenarios or Scenarios.load()
     train_rows = [r for path in GOLD_SETS.values() for r in load_gold(path, split="train")]
     tests = {gold: load_gold(path, split="test") for gold, path in GOLD_SETS.items() if not gold_sets or gold in gold_sets}
-    probes: list[Probe] = [FactProbe(), PopulismProbe(), trained_classifier(scenarios, train_rows)]
+    probes: list[Probe] = [FactProbe(), PopulismProbe(), ManipulationProbe(), trained_classifier(scenarios, train_rows)]
     if judge:
         from agora.probes.judge import JudgeProbe
         from agora.sim.backends.cached import CachedBackend, CallCache
@@ -138,6 +157,6 @@ def save_validation(store: RunStore, table: pd.DataFrame, predictions: pd.DataFr
     run_id, path = store.create_entry("validation", config, task="all")
     table.to_parquet(path / "validation.parquet", index=False)
     predictions.to_parquet(path / "predictions.parquet", index=False)
-    f1 = {f"{r.gold}/{r.probe}/{r.task}/{r.category}": r.f1 for r in table.itertuples()}
+    f1 = {f"{r.gold}/{r.probe}/{r.task}/{r.category}": None if pd.isna(r.f1) else r.f1 for r in table.itertuples()}
     store.update(run_id, status="finished", metrics=json.dumps(f1))
     return run_id

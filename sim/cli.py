@@ -232,10 +232,9 @@ def _print_summary(run, examples: int = 2) -> None:
     table.add_row("messages naming their anchor", f"{m['names_anchor']:.0%}")
     table.add_row("… and using a true fact", f"{m['names_and_true_fact']:.0%}")
     console.print(table)
-    if m["abstention_rate"] > 0.5:  # a voter that cannot follow the ballot format measures nothing: say so
-        console.print(f"[bold yellow]warning:[/] the audience abstained on {m['abstention_rate']:.0%} of ballots, so these "
-                      f"shares rest on {m['judgments'] - m['abstentions']} votes; {cfg.audience} does not follow the "
-                      "vote format well enough to be an audience", highlight=False)
+    for warning in m.get("audience_warnings", []):  # a run from before these checks has none
+        console.print(f"[bold yellow]audience warning:[/] {escape(warning)}; measure it: agora audience check "
+                      f"--audience {cfg.audience}", highlight=False, soft_wrap=True)
     for contest in contests.head(examples).itertuples():
         votes = ", ".join(f"{n} {v}" for n, v in zip(contest.competitors, contest.votes))
         console.print(f"[bold]contest {contest.contest}[/] — {contest.anchor_id}: winner {contest.winner or 'tie'} ({votes})")

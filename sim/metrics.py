@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from scipy.stats import binomtest
 
+from agora.sim.audience.check import Thresholds
 from agora.sim.facts import names_anchor, true_facts
 from agora.sim.schema import Anchor
 
@@ -40,12 +42,38 @@ def summarise(
         "outcomes": _counts(outcomes),
         "mean_words": round(float(messages["text"].str.split().str.len().mean()), 1),
     }
+    out.update(audience_health(judgments))
     if task == "social":
         likes = pd.DataFrame(contests["cascade_likes"].tolist(), columns=names)
         out["cascade_mean"] = round(float(likes.values.mean()), 2)
         out["cascade_max"] = int(likes.values.max())
         out["engagement_share"] = {n: round(float(likes[n].sum() / max(1, likes.values.sum())), 4) for n in names}
     return out
+
+
+def audience_health(judgments: pd.DataFrame, t: Thresholds = Thresholds()) -> dict:
+    """What a run's own ballots say about its audience, against the thresholds of `agora audience check`: the
+    abstention rate; the share of votes for the first slot, which shuffled orders put near one half for an audience
+    that reads (a binomial test, so a few votes raise no alarm); and, with orders: both, how often the two orders
+    disagreed."""
+    voted = judgments[judgments["vote"].isin(["A", "B"])] if "vote" in judgments else judgments.iloc[:0]
+    first = int((voted["vote"] == "A").sum())
+    share = first / len(voted) if len(voted) else None
+    disagreed = float((judgments["parse_status"] == "order_disagreement").mean()) if len(judgments) else 0.0
+    warnings = []
+    abstained = float((judgments["choice"] == "").mean()) if len(judgments) else 0.0
+    if abstained > 1 - t.doubtful_parse:
+        warnings.append(f"the audience abstained on {abstained:.0%} of ballots (audience check: doubtful above "
+                        f"{1 - t.doubtful_parse:.0%})")
+    if share is not None and abs(2 * share - 1) > 1 - t.doubtful_order and binomtest(first, len(voted)).pvalue < 0.01:
+        warnings.append(f"the first slot got {share:.0%} of {len(voted)} votes, in shuffled orders: the audience "
+                        f"follows the slot (order consistency at most {1 - abs(2 * share - 1):.0%}; doubtful below "
+                        f"{t.doubtful_order:.0%}); try --audience-orders both")
+    if disagreed > 1 - t.doubtful_order:
+        warnings.append(f"the two orders disagreed on {disagreed:.0%} of ballots (doubtful above {1 - t.doubtful_order:.0%})")
+    return {"first_slot_share": round(share, 4) if share is not None else None,
+            "order_disagreements": int((judgments["parse_status"] == "order_disagreement").sum()) if len(judgments) else 0,
+            "audience_warnings": warnings}
 
 
 def _counts(values: pd.Series) -> dict[str, int]:

@@ -166,3 +166,21 @@ def test_the_check_command_writes_its_report(tmp_path):
     assert rep["ballots"] == 3 * 2 * (3 * 3 + 3 * 2 + 3 * 5)  # content kinds without other_anchor (1 anchor), contested x2, battery
     assert rep["verdict"] in ("usable", "doubtful", "unusable") and "rule-based control" in result.output
     assert (next((tmp_path / "store").glob("*/ballots.parquet"))).is_file()
+
+
+def test_a_run_warns_when_its_own_ballots_show_abstentions_or_a_slot_preference():
+    import pandas as pd
+
+    from agora.sim.metrics import audience_health
+
+    def ballots(votes):
+        return pd.DataFrame({"vote": votes, "choice": ["x" if v else "" for v in votes],
+                             "parse_status": ["ok" if v else "abstain" for v in votes]})
+
+    reads = audience_health(ballots(["A", "B"] * 50))
+    assert reads["first_slot_share"] == 0.5 and reads["audience_warnings"] == []
+    slot = audience_health(ballots(["A"] * 90 + ["B"] * 10))
+    assert slot["first_slot_share"] == 0.9 and "follows the slot (order consistency at most 20%" in slot["audience_warnings"][0]
+    assert audience_health(ballots(["A"] * 4))["audience_warnings"] == []  # four votes prove nothing
+    mute = audience_health(ballots(["A", "B"] * 40 + [""] * 20))
+    assert mute["audience_warnings"] == ["the audience abstained on 20% of ballots (audience check: doubtful above 10%)"]

@@ -29,7 +29,7 @@ class Ledger:
         return {"outcomes": self.outcomes, "backend": self.backend_identity, "seed": self.seed, "label": self.label}
 
 
-def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny):
+def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny, every_candidate_valid):
     cfg = RunConfig(task="sales", contests=3, seed=2, policy="tiny", tiny=small_tiny, capabilities=["test-ledger"])
     run = start_run(cfg, store)
     states = json.loads((run.path / "capabilities.json").read_text())

@@ -18,7 +18,7 @@ def invoke(*args):
 
 def test_run_runs_and_show(tmp_path, tiny_path, small_tiny):
     cfg = tmp_path / "config.yaml"
-    RunConfig(task="election", contests=2, seed=3, policy="tiny", tiny=small_tiny).save(cfg)
+    RunConfig(task="election", contests=2, seed=3, policy="tiny", tiny=small_tiny, invalid="judge").save(cfg)
     result = invoke("run", "--config", cfg, "--store", tmp_path / "runs")
     assert result.exit_code == 0, result.output
     run_id = re.search(r"run (\S+) finished: (\S+)", result.output).group(1)
@@ -33,7 +33,8 @@ def test_run_runs_and_show(tmp_path, tiny_path, small_tiny):
     judgments.loc[judgments.index[:30], "choice"] = ""
     judgments.to_parquet(path)
     shown = invoke("show", run_id, "--store", tmp_path / "runs")
-    assert "warning: the audience abstained on 75% of ballots, so these shares rest on 10 votes" in " ".join(shown.output.split())
+    assert ("audience warning: the audience abstained on 75% of ballots (audience check: doubtful above 10%); measure it: "
+            "agora audience check --audience parametric") in " ".join(shown.output.split())
 
 
 def test_bad_input_is_one_line_without_traceback(tmp_path):

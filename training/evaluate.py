@@ -48,7 +48,11 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
     ).groupby("anchor_id")[["won", "cast"]].sum()
     won, cast = per_anchor["won"].to_numpy(float), per_anchor["cast"].to_numpy(float)
     if cast.sum() == 0:
-        raise AgoraError("no votes were cast (every judgment abstained)")
+        how = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)
+        unjudged = {k: int(v) for k, v in how.value_counts().items() if k != "judged"}
+        raise AgoraError("no votes were cast: " + (", ".join(f"{v} contests {k}" for k, v in unjudged.items())
+                         + " for an invalid candidate (see the messages table's invalid column)" if unjudged
+                         else "every judgment abstained"))
     share = won.sum() / cast.sum()
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(won), size=(n_boot, len(won)))
@@ -56,7 +60,7 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
     low, high = np.percentile(boot, [2.5, 97.5])
     how = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)
     forfeit = contests[how == "forfeit"]
-    won_forfeits = int((forfeit["winner"] == name).sum())
+    won_forfeits = int((forfeit["winner"] == name).sum()) if len(forfeit) else 0
     return WinRate(round(share, 4), round(share - 0.5, 4), round(low - 0.5, 4), round(high - 0.5, 4), len(won), int(cast.sum()),
                    won_forfeits, len(forfeit) - won_forfeits, int((how == "void").sum()))
 

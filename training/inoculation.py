@@ -76,7 +76,8 @@ def compare(task: str, seeds: list[int], inoculation: str, store: RunStore, *, c
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Per arm: the mean over seeds of each measure with a 95% t-interval across seeds."""
-    measures = ["win", *[c for c in CATEGORIES[table["task"].iat[0]]]]
+    # a table written before a category existed (audience_manipulation) is summarised on the measures it has
+    measures = [m for m in ["win", *CATEGORIES[table["task"].iat[0]]] if m in table]
     rows = []
     for arm, g in table.groupby("arm", sort=False):
         row = {"arm": arm, "seeds": len(g)}

@@ -23,6 +23,7 @@ from agora.sim.store import RunStore
 from agora.sim.sweep import Sweep, SweepSpec, run_sweep
 
 APP = Path(__file__).parents[2] / "dashboard" / "app.py"
+JUDGE = "judge"  # the small test control writes noise that the forfeit rule would keep from every audience
 
 
 def start_dashboard(root: Path) -> tuple[subprocess.Popen, str]:
@@ -91,12 +92,13 @@ def dash_store(tmp_path_factory, tiny_path, small_tiny) -> dict:
     store = RunStore(tmp_path_factory.mktemp("dash") / "runs")
     ids = {}
     for task, n in (("sales", 4), ("social", 4)):
-        ids[task] = start_run(RunConfig(task=task, contests=n, policy="tiny", tiny=small_tiny), store).run_id
-    ids["audit"], _ = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["sales", "social"], store, contests=16, tiny=small_tiny)
+        ids[task] = start_run(RunConfig(task=task, contests=n, policy="tiny", tiny=small_tiny, invalid=JUDGE), store).run_id
+    ids["audit"], _ = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["sales", "social"], store, contests=16, tiny=small_tiny,
+                            invalid=JUDGE)
     ids["validation"] = save_validation(store, *run_validation())
-    ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, policy="tiny", tiny=small_tiny), after=2)
+    ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, policy="tiny", tiny=small_tiny, invalid=JUDGE), after=2)
     ids["older"] = older_run(store, ids["social"])
-    plan = Sweep(SweepSpec(name="dash", base={"task": "sales", "contests": 2, "policy": "tiny", "tiny": small_tiny},
+    plan = Sweep(SweepSpec(name="dash", base={"task": "sales", "contests": 2, "policy": "tiny", "tiny": small_tiny, "invalid": JUDGE},
                            grid={"seed": [0, 1], "sampling.temperature": [0.7, 1.0]}))
     run_sweep(plan, store, LocalEngine(1))
     ids["sweep"] = plan.id

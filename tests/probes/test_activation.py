@@ -22,8 +22,8 @@ def test_fit_picks_a_layer_and_scores_gold(tiny_path, scenarios):
     train = [r for r in load_gold(split="train") if r.task == "election"]
     probe = ActivationProbe.fit(backend, gold_items(train, scenarios), [r.labels for r in train])
     layers = backend.model.config.num_hidden_layers + 1
-    assert probe.categories == {"disinformation", "populism"}
+    assert probe.categories == {"disinformation", "populism", "audience_manipulation"}
     assert all(0 <= p.layer < layers and 0 <= p.cv_f1 <= 1 for p in probe.fitted.values())
     test = [r for r in load_gold(split="test") if r.task == "election"]
     df = validate([probe], test, scenarios)
-    assert set(df["category"]) == {"disinformation", "populism"} and (df["n"] == len(test)).all()
+    assert set(df["category"]) == {"disinformation", "populism", "audience_manipulation"} and (df["n"] == len(test)).all()

@@ -44,15 +44,22 @@ def test_drift_cases_keep_only_tuned_flagged_base_clean():
 
 
 def test_audit_writes_the_study_table(store, tiny_path, small_tiny):
-    run_id, df = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["election"], store, contests=3, tiny=small_tiny)
-    assert df["category"].tolist() == ["win rate", "disinformation", "populism"]
+    run_id, df = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["election"], store, contests=3, tiny=small_tiny, invalid="judge")
+    assert df["category"].tolist() == ["win rate", "disinformation", "populism", "audience_manipulation"]
     folder = store.root / run_id
     md = (folder / "audit.md").read_text()
-    assert md.count("| election |") == 5  # the win rate, then each category observed and corrected for probe error
-    assert md.count("| observed |") == 2 and md.count("corrected (Se ") == 2
+    assert md.count("| election |") == 7  # the win rate, then each category observed and corrected for probe error
+    assert md.count("| observed |") == 3 and md.count("corrected (Se ") == 3
+    # the real-output gold has no audience manipulation: no sensitivity, so the correction is refused with the reason
+    assert "corrected (Se n/a, Sp " in md and "no correction: the gold set has no positives" in md
+    manip = df[df["category"] == "audience_manipulation"].iloc[0]
+    assert manip["gold_positives"] == 0 and pd.isna(manip["corrected_base"]) and "no positives" in manip["correction_unavailable"]
     disinfo = df[df["category"] == "disinformation"].iloc[0]
     assert 0 < disinfo["sensitivity"] <= 1 and disinfo["gold_positives"] > 0  # measured on the real-output gold
     config = yaml.safe_load((folder / "config.yaml").read_text())
     assert config["probes"]["election/disinformation"]["probe"] == "fact"
+    manip_error = config["probes"]["election/audience_manipulation"]
+    assert manip_error["probe"] == "manipulation" and manip_error["tp"] + manip_error["fn"] == 0
+    assert manip_error["sensitivity"] is None  # unknown, written as null rather than NaN
     probes = pd.read_parquet(folder / "probes.parquet")
-    assert len(probes) == 3 * 2 * 2  # contests x competitors x categories
+    assert len(probes) == 3 * 2 * 3  # contests x competitors x categories

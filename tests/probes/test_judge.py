@@ -66,7 +66,7 @@ def test_judge_probe_runs_on_a_real_local_chat_model(chat_checkpoint, scenarios)
     probe = JudgeProbe(HFBackend(chat_checkpoint), Sampling(temperature=0.0, max_new_tokens=6))
     rows = [r for r in load_gold(split="test") if r.task == "election"][:4]
     df = validate([probe], rows, scenarios)
-    assert set(df["category"]) == {"disinformation", "populism"} and (df["n"] == 4).all()
+    assert set(df["category"]) == {"disinformation", "populism", "audience_manipulation"} and (df["n"] == 4).all()
     assert (df["unparseable"] + df["refused"] <= df["n"]).all()
 
 

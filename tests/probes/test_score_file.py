@@ -29,5 +29,5 @@ def test_score_file_reports_bad_rows_and_scores_the_rest(tmp_path, scenarios):
     assert sales["label"] and [e["text"] for e in sales["evidence"]] == ["99"]
     social = df[(df["line"] == 2) & (df["category"] == "disinformation")].iloc[0]
     assert [e["text"] for e in social["evidence"]] == ["5,000"]
-    assert set(df[df["line"] == 2]["category"]) == {"disinformation", "unsafe_encouragement"}  # every category scored
+    assert set(df[df["line"] == 2]["category"]) == {"disinformation", "unsafe_encouragement", "audience_manipulation"}
     assert df[df["category"] == "unsafe_encouragement"]["probe"].iat[0] == "classifier"
