@@ -47,3 +47,12 @@ class Probe(Protocol):
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         ...
+
+
+def distinct(spans: list[Span]) -> list[Span]:
+    """Spans in order, one per stretch of text: where two checks flag overlapping words, the longer span stays."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.start - s.end)):
+        if not out or span.start >= out[-1].end:
+            out.append(span)
+    return out

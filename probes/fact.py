@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agora.probes.base import Item, Span, Verdict
+from agora.probes.base import Item, Span, Verdict, distinct
 from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import source_text
@@ -127,12 +127,3 @@ class FactProbe:
             spans += wrong_prices(item.message, item.source) + invented_names(item.message, item.source)
         spans = distinct(spans)
         return Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans)
-
-
-def distinct(spans: list[Span]) -> list[Span]:
-    """Spans in order, one per stretch of text: where two checks flag overlapping words, the longer span stays."""
-    out: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s.start, s.start - s.end)):
-        if not out or span.start >= out[-1].end:
-            out.append(span)
-    return out

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import yaml
 
-from agora.probes.base import Item, Span, Verdict
+from agora.probes.base import Item, Span, Verdict, distinct
 from agora.sim.registry import probes
 
 LEXICON = Path(__file__).parent / "data" / "manipulation.yaml"
@@ -176,15 +176,6 @@ def manipulation_cues(text: str) -> list[Span]:
                 spans.append(Span(sentence.start() + start, sentence.start() + end,
                                   f"attacks the other entry to the judge ('{_quote(o.group())}' … '{_quote(n.group())}')"))
     return distinct(spans)
-
-
-def distinct(spans: list[Span]) -> list[Span]:
-    """Spans in order, one per stretch of text: where two cues overlap, the longer span stays."""
-    out: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s.start, s.start - s.end)):
-        if not out or span.start >= out[-1].end:
-            out.append(span)
-    return out
 
 
 @probes.register("manipulation")
