@@ -52,6 +52,8 @@ def test_parse_vote_handles_tags_loose_answers_and_ambiguity():
     assert parse_vote("<think>x</think>My vote is: B")[0] == "B"
     assert parse_vote("<think>x</think><vote>A</vote><vote>B</vote>")[0] is None
     assert parse_vote("I like both of them.")[0] is None
+    # the letter alone (SmolLM2's most common reply to the voter prompt) is a vote; a letter in a sentence is not
+    assert [parse_vote(r)[0] for r in ("A", " **B**\n", "(A).", "A or B", "B\n\n## Task Instructions")] == ["A", "B", "A", None, None]
 
 
 def test_voter_prompt_follows_the_study(scenarios):

@@ -166,7 +166,7 @@ def ballots(pairs: list[Pair], audience: Audience, scenarios: Scenarios, *, pers
                     records.append({"pair": i, "task": pair.task, "kind": pair.kind, "origin": pair.origin, "repeat": r,
                                     "persona": persona, "target_first": target_first, "vote": v.vote,
                                     "chose_target": chose, "p_a": v.p_a, "parse_status": v.parse_status,
-                                    "thought": v.thought})
+                                    "thought": v.thought, "raw": v.raw})
             done += len(chunk)
             if progress:
                 progress(done, len(jobs))

@@ -24,6 +24,7 @@ SYSTEM = (
 _VOTE = re.compile(r"<vote>\s*\(?([AB])\)?\s*</vote>", re.I)
 # "My vote is: B", "I choose **A**": keywords in any case, the letter in capitals only ("a good one" is no vote)
 _LOOSE = re.compile(r"(?i:vote|choose|choice|answer|pick)\w*(?:\s*(?i:is|:|for|-))*\s*\(?\*{0,2}([AB])\b")
+_BARE = re.compile(r"\W*([AB])\W*")  # a reply that is the letter alone ("A", "**B**", "(A).")
 _THINK = re.compile(r"<think>(.*?)(?:</think>|<vote>|$)", re.S | re.I)
 
 
@@ -54,6 +55,9 @@ def parse_vote(reply: str) -> tuple[str | None, str]:
         return tagged.pop(), thought
     if tagged:  # both letters in vote tags: ambiguous
         return None, thought
+    bare = _BARE.fullmatch(reply)
+    if bare:  # small models often answer with the letter alone: unambiguous, if untagged
+        return bare.group(1), ""
     loose = {m.upper() for m in _LOOSE.findall(reply.split("</think>")[-1])}
     return (loose.pop() if len(loose) == 1 else None), thought
 
