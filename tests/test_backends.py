@@ -68,3 +68,20 @@ def test_a_sampled_completion_depends_only_on_its_prompt_and_seed(tiny_path):
     assert backend.generate(prompts[:2], greedy) == [backend.generate([p], greedy)[0] for p in prompts[:2]]
     with pytest.raises(ValueError, match="2 seeds for 4 prompts"):
         backend.generate(prompts, sampling, seeds=[1, 2])
+
+
+def test_option_logprobs_are_the_first_reply_token_s_log_softmax_whatever_the_batch(chat_checkpoint):
+    import torch
+
+    from agora.sim.backends.hf import HFBackend
+
+    backend = HFBackend(chat_checkpoint, batch_size=2)
+    prompts = [[{"role": "user", "content": "A or B?"}], [{"role": "user", "content": "a much longer question, A or B?"}], "x"]
+    found = backend.option_logprobs(prompts, ["A", "B"])
+    ids = {o: backend.tokenizer.encode(o, add_special_tokens=False)[0] for o in "AB"}
+    for prompt, lp in zip(prompts, found):  # one prompt alone, unpadded: the same numbers as in a padded batch
+        enc = backend.tokenizer(backend.render(prompt), return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            row = backend.model(**enc).logits[0, -1].float().log_softmax(-1)
+        assert lp == pytest.approx({o: float(row[i]) for o, i in ids.items()}, abs=1e-4)
+    assert all(lp["A"] < 0 and lp["B"] < 0 for lp in found)

@@ -121,7 +121,8 @@ class HFBackend:
         for start in range(0, len(texts), self.batch_size):
             enc = self.tokenizer(texts[start:start + self.batch_size], return_tensors="pt", padding=True,
                                  add_special_tokens=False).to(self.device)
-            logprobs = self.model(**enc).logits[:, -1, :].float().log_softmax(-1).cpu()
+            positions = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)  # as generate does: padding takes no position
+            logprobs = self.model(**enc, position_ids=positions).logits[:, -1, :].float().log_softmax(-1).cpu()
             out += [{o: float(row[t]) for o, t in first.items()} for row in logprobs]
         return out
 
