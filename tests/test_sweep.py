@@ -73,7 +73,7 @@ def test_ray_and_the_local_pool_give_the_same_tables(tmp_path, small_tiny, tiny_
 
 
 def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_tables(tmp_path, small_tiny, tiny_path):
-    path = sweep_file(tmp_path, small_tiny, base={"contests": 20, "cache": False, "policy": "tiny", "tiny": small_tiny})
+    path = sweep_file(tmp_path, small_tiny, base={"contests": 12, "cache": False, "policy": "tiny", "tiny": small_tiny})
     assert len(Sweep.load(path).configs) == 4
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     command = [sys.executable, "-c", "from agora.sim.cli import app; app()", "sweep", str(path), "--workers", "2", "--store"]
@@ -94,9 +94,9 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_tables(tmp_pat
         resumed, reference = tables(RunStore(killed), plan.run_id(i)), tables(RunStore(whole), plan.run_id(i))
         for name in TABLES:
             pd.testing.assert_frame_equal(resumed[name], reference[name])
-        assert resumed["contests"]["contest"].tolist() == list(range(20))  # nothing lost, nothing twice
+        assert resumed["contests"]["contest"].tolist() == list(range(12))  # nothing lost, nothing twice
     summary = pd.read_parquet(killed / plan.id / "summary.parquet")
-    assert (summary["status"] == "finished").all() and summary["contests_done"].tolist() == [20] * 4
+    assert (summary["status"] == "finished").all() and summary["contests_done"].tolist() == [12] * 4
 
 
 def test_a_sweep_budget_is_shared_out_and_stops_cells_cleanly(tmp_path, small_tiny, tiny_path, store):
