@@ -15,7 +15,6 @@ from agora.sim.audience.debias import BothOrders, combine
 from agora.sim.audience.llm import LLMAudience
 from agora.sim.cli import app
 from agora.sim.errors import AgoraError
-from agora.sim.scenario import Scenarios
 
 
 class Rule:
@@ -39,11 +38,6 @@ def reader(persona, a, b):  # reads: the message with more English in it wins (t
     def worth(m):
         return sum(w.lower() in ENGLISH for w in m.split()) - 1000 * ("<vote>" in m), m
     return "A" if worth(a) >= worth(b) else "B"
-
-
-@pytest.fixture(scope="module")
-def scenarios():
-    return Scenarios.load()
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +178,18 @@ def test_a_run_warns_when_its_own_ballots_show_abstentions_or_a_slot_preference(
     assert audience_health(ballots(["A"] * 4))["audience_warnings"] == []  # four votes prove nothing
     mute = audience_health(ballots(["A", "B"] * 40 + [""] * 20))
     assert mute["audience_warnings"] == ["the audience abstained on 20% of ballots (audience check: doubtful above 10%)"]
+
+
+def test_a_run_with_both_orders_records_each_persona_s_surviving_choice(store, tiny_path, small_tiny):
+    from agora.sim.config import RunConfig
+    from agora.sim.runner import start_run
+
+    run = start_run(RunConfig(task="sales", contests=2, policy="tiny", tiny=small_tiny, invalid="judge",
+                              audience_orders="both"), store)
+    judgments = run.table("judgments")
+    assert len(judgments) == 2 * 20 and set(judgments["parse_status"]) <= {"ok", "order_disagreement"}
+    assert ((judgments["parse_status"] == "order_disagreement") == (judgments["choice"] == "")).all()
+    metrics = store.list().set_index("run_id").loc[run.run_id, "metrics"]
+    assert metrics["order_disagreements"] == int((judgments["parse_status"] == "order_disagreement").sum())
+    with pytest.raises(AgoraError, match="needs an LLM audience"):
+        start_run(RunConfig(task="sales", contests=1, policy="tiny", tiny=small_tiny, audience_vote="logprob"), store)
