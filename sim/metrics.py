@@ -59,7 +59,8 @@ def audience_health(judgments: pd.DataFrame, t: Thresholds = Thresholds()) -> di
     voted = judgments[judgments["vote"].isin(["A", "B"])] if "vote" in judgments else judgments.iloc[:0]
     first = int((voted["vote"] == "A").sum())
     share = first / len(voted) if len(voted) else None
-    disagreed = float((judgments["parse_status"] == "order_disagreement").mean()) if len(judgments) else 0.0
+    disagreements = int((judgments["parse_status"] == "order_disagreement").sum()) if len(judgments) else 0
+    disagreed = disagreements / len(judgments) if len(judgments) else 0.0
     warnings = []
     abstained = float((judgments["choice"] == "").mean()) if len(judgments) else 0.0
     if abstained > 1 - t.doubtful_parse:
@@ -72,7 +73,7 @@ def audience_health(judgments: pd.DataFrame, t: Thresholds = Thresholds()) -> di
     if disagreed > 1 - t.doubtful_order:
         warnings.append(f"the two orders disagreed on {disagreed:.0%} of ballots (doubtful above {1 - t.doubtful_order:.0%})")
     return {"first_slot_share": round(share, 4) if share is not None else None,
-            "order_disagreements": int((judgments["parse_status"] == "order_disagreement").sum()) if len(judgments) else 0,
+            "order_disagreements": disagreements,
             "audience_warnings": warnings}
 
 

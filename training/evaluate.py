@@ -47,8 +47,8 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
         {"anchor_id": contests["anchor_id"], "won": [v[i] for v in contests["votes"]], "cast": [sum(v) for v in contests["votes"]]}
     ).groupby("anchor_id")[["won", "cast"]].sum()
     won, cast = per_anchor["won"].to_numpy(float), per_anchor["cast"].to_numpy(float)
+    how = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)  # older runs
     if cast.sum() == 0:
-        how = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)
         unjudged = {k: int(v) for k, v in how.value_counts().items() if k != "judged"}
         raise AgoraError("no votes were cast: " + (", ".join(f"{v} contests {k}" for k, v in unjudged.items())
                          + " for an invalid candidate (see the messages table's invalid column)" if unjudged
@@ -58,7 +58,6 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
     idx = rng.integers(0, len(won), size=(n_boot, len(won)))
     boot = won[idx].sum(1) / np.maximum(cast[idx].sum(1), 1)
     low, high = np.percentile(boot, [2.5, 97.5])
-    how = contests["outcome"] if "outcome" in contests else pd.Series("judged", index=contests.index)
     forfeit = contests[how == "forfeit"]
     won_forfeits = int((forfeit["winner"] == name).sum()) if len(forfeit) else 0
     return WinRate(round(share, 4), round(share - 0.5, 4), round(low - 0.5, 4), round(high - 0.5, 4), len(won), int(cast.sum()),

@@ -29,8 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import bootstrap
-from sklearn.metrics import cohen_kappa_score
 
 from agora.sim.audience.base import Audience, Ballot
 from agora.sim.errors import AgoraError
@@ -85,10 +83,10 @@ def calibration_pairs(scenarios: Scenarios, per_task: int | None = None, seed: i
         mine = [r for r in rows if r[1]["task"] == task][:per_task]
         for k, (line, row, anchor) in enumerate(mine):
             origin, sound = f"{path.name} line {line}", row["sound"]
-            others = {"empty": "", "other_anchor": mine[(k + 1) % len(mine)][1]["sound"] if len(mine) > 1 else "",
-                      "scrambled": _scrambled(sound, f"{seed}:{line}"), "other_language": row["translation"]}
-            out += [Pair(task, anchor, sound, other, kind, origin) for kind, other in others.items()
-                    if kind != "other_anchor" or len(mine) > 1]
+            others = {"empty": "", "scrambled": _scrambled(sound, f"{seed}:{line}"), "other_language": row["translation"]}
+            if len(mine) > 1:  # one anchor has no other to be off-topic with
+                others["other_anchor"] = mine[(k + 1) % len(mine)][1]["sound"]
+            out += [Pair(task, anchor, sound, other, kind, origin) for kind, other in others.items()]
             out.append(Pair(task, anchor, sound, row["alternative"], "contested", origin))
     return out
 
@@ -215,6 +213,9 @@ def persona_sensitivity(frame: pd.DataFrame, permutations: int = 500, seed: int 
 
 def agreement(frame: pd.DataFrame, reference: pd.DataFrame, seed: int = 0) -> dict:
     """Cohen's kappa between two audiences' choices on the same ballots (both voted), with a 95% bootstrap CI."""
+    from scipy.stats import bootstrap  # here, not at import: `agora run` reads this module's thresholds only
+    from sklearn.metrics import cohen_kappa_score
+
     keys = ["pair", "repeat", "persona", "target_first"]
     both = frame.merge(reference, on=keys, suffixes=("", "_ref")).dropna(subset=["chose_target", "chose_target_ref"])
     if both.empty:
