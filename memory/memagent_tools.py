@@ -1,4 +1,4 @@
-"""mem-agent's memory tools, as trusted setup code for `agora.sim.sandbox.run_python`.
+"""mem-agent's memory tools, as trusted setup code for `agora.sandbox.python.run_python`.
 
 The tools are defined before the sandbox's audit hook is installed, so the model's python can call them but cannot
 import anything itself. They refuse absolute paths, `..` and anything resolving outside the memory directory (the
@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from agora.sim.sandbox import Outcome, run_python
+from agora.sandbox.python import Outcome, run_python
 
 MAX_FILE = 1 << 20  # 1 MB a file
 MAX_DIR = 10 << 20  # 10 MB the directory

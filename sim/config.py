@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from agora.sim.backends.base import Sampling
 from agora.sim.network import NetworkConfig
 from agora.sim.scenario import read_yaml, validate
-from agora.sim.tiny.build import TinyConfig
+from agora.sim.tiny.control import TinyConfig
 
 
 class SamplingConfig(BaseModel):

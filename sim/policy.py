@@ -17,7 +17,7 @@ from agora.sim.backends.embedded import model_manifest
 from agora.sim.backends.spec import load_backend
 from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, TaskSpec
-from agora.sim.tiny.build import TinyConfig, writes_slots
+from agora.sim.tiny.control import TinyConfig, writes_slots
 from agora.sim.tiny.slots import available, realise, signature
 
 

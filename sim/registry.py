@@ -59,7 +59,3 @@ class Registry(Generic[T]):
 
 capabilities: Registry = Registry("capability", "agora.capabilities")
 probes: Registry = Registry("probe", "agora.probes")
-# benchmarks other packages add to `agora bench NAME`: fn(console, messages=...) prints its table
-benchmarks: Registry = Registry("benchmark", "agora.benchmarks")
-# stages a sweep cell may run before its contests (e.g. "train": fine-tune the opponent), by the cell's key
-sweep_stages: Registry = Registry("sweep stage", "agora.sweep_stages")

@@ -24,7 +24,7 @@ from agora.sim.policy import Policy, load_policy
 from agora.sim.registry import capabilities as capability_registry
 from agora.sim.scenario import Scenarios
 from agora.sim.store import Run, RunStore
-from agora.sim.tiny.build import TinyConfig
+from agora.sim.tiny.control import TinyConfig
 
 Progress = Callable[[int, int], None]  # (contests done, contests planned)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agora.sim.scenario import Scenarios
-from agora.sim.tiny.build import TinyConfig
+from agora.sim.tiny.control import TinyConfig
 
 # Small enough to train in ~20 s on 2 cores; same code path as the default model.
 SMALL = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "intermediate_size": 128, "vocab_size": 800,
@@ -38,7 +38,7 @@ def small_tiny() -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_path(scenarios, small_tiny, agora_home) -> Path:
-    from agora.sim.tiny.build import ensure_tiny
+    from agora.training.controls import ensure_tiny
 
     return ensure_tiny(scenarios, TinyConfig(**small_tiny))
 

@@ -13,7 +13,7 @@ from agora.sim.audience import check as c
 from agora.sim.audience.base import Judgment
 from agora.sim.audience.debias import BothOrders, combine
 from agora.sim.audience.llm import LLMAudience
-from agora.sim.cli import app
+from agora.cli.main import app
 from agora.sim.errors import AgoraError
 
 

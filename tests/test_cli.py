@@ -3,10 +3,11 @@
 import re
 
 import pandas as pd
+import pytest
 
 from typer.testing import CliRunner
 
-from agora.sim.cli import app
+from agora.cli.main import app
 from agora.sim.config import RunConfig
 
 runner = CliRunner()
@@ -107,3 +108,14 @@ def test_runs_lists_entries_without_metrics(tmp_path):
     store.create_entry("study", {"rows": 0}, task="social")
     assert all(m == {} for m in store.list()["metrics"])
     assert invoke("runs", "--store", tmp_path / "runs").exit_code == 0
+
+
+@pytest.mark.parametrize("module", ["main", "common", "sim", "training", "probes", "memory", "experiments", "bench",
+                                    "loaders", "dashboard"])
+def test_every_command_module_imports_first_in_a_fresh_interpreter(module):
+    """No command module may need another to be imported before it (the old entry-point loading crashed so)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import agora.cli.{module}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]

@@ -135,7 +135,7 @@ def test_llm_audience_path_with_the_distilled_tiny_judge(store, tiny_path, small
     metrics = json.loads((run.path / "metrics.json").read_text())
     assert metrics["abstentions"] == int(abstained.sum())
     assert run.config.resolved["audience"].startswith("llm:judge-")
-    from agora.sim.tiny.build import manifest
+    from agora.sim.tiny.control import manifest
 
     judge = manifest(Path(run.config.resolved["audience_path"]))
     assert judge["format"] == "judge" and 0 <= judge["agreement_with_parametric"] <= 1 and 0 <= judge["parse_rate"] <= 1

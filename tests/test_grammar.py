@@ -6,7 +6,7 @@ import pytest
 
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import TASKS
-from agora.sim.tiny.build import TinyConfig, corpus, corpus_mix
+from agora.sim.tiny.control import TinyConfig, corpus, corpus_mix
 from agora.sim.tiny.grammar import PhraseBank, load_bank, write_document
 from agora.sim.tiny.slots import available
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from agora.sim.audience.judge_file import judge, read_rows, summary
 from agora.sim.audience.llm import LLMAudience
 from agora.sim.audience.parametric import ParametricAudience
-from agora.sim.cli import app
+from agora.cli.main import app
 
 TURNTABLE = "halden-groove-belt-drive-turntable"
 HONEST = ("The Halden Groove Belt-Drive Turntable has a built-in phono preamp, an adjustable counterweight and a "

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agora.sim.backends.embedded import PACKAGED
-from agora.sim.cli import app
+from agora.cli.main import app
 from agora.sim.config import RunConfig
 from agora.sim.errors import BackendUnavailable
 from agora.sim.runner import resume_run, start_run

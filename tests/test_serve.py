@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from agora.sim.backends.base import Sampling
 from agora.sim.backends.openai_compat import OpenAIBackend, parse_target
-from agora.sim.cli import app
+from agora.cli.main import app
 from agora.sim.errors import AgoraError
 from agora.sim.backends.embedded import PACKAGED
 from agora.sim.serve import LocalServer
@@ -57,7 +57,7 @@ def test_embedded_gguf_and_spec():
 @needs_model
 def test_serve_prints_a_spec_that_works_and_stops_on_ctrl_c():
     env = {**os.environ, "COLUMNS": "300"}
-    proc = subprocess.Popen([sys.executable, "-c", "from agora.sim.cli import app; app()", "serve", "--port", "0", "--parallel", "1",
+    proc = subprocess.Popen([sys.executable, "-c", "from agora.cli.main import app; app()", "serve", "--port", "0", "--parallel", "1",
                              "--ctx-size", "256"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = []

@@ -24,8 +24,8 @@ import pandas as pd
 
 from agora.sim.backends.base import Sampling
 from agora.sim.backends.hf import HFBackend
-from agora.sim.sandbox import run_python
-from agora.sim.tiny.build import TinyConfig
+from agora.sandbox.python import run_python
+from agora.sim.tiny.control import TinyConfig
 from agora.training.general import ensure_model, rates, train_arms
 
 # family -> (what the task asks, the general solution)

@@ -78,7 +78,7 @@ class TrainConfig:
     def _is_large(self) -> bool:
         """A pretrained model (anything but the slot-grammar control) is adapted with LoRA, as in the study."""
         from agora.sim.backends.spec import local_checkpoint
-        from agora.sim.tiny.build import writes_slots
+        from agora.sim.tiny.control import writes_slots
 
         return self.policy != "tiny" and not writes_slots(local_checkpoint(self.policy, tiny=None))
 

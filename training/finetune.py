@@ -15,7 +15,7 @@ from pathlib import Path
 from agora.sim.backends.embedded import MODEL_MANIFEST, model_manifest
 from agora.sim.errors import AgoraError
 from agora.sim.paths import atomic_dir
-from agora.sim.tiny.build import MANIFEST, manifest
+from agora.sim.tiny.control import MANIFEST, manifest
 from agora.training.config import TrainConfig
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from agora.sim.backends.base import Sampling
 from agora.sim.backends.hf import HFBackend
-from agora.sim.tiny.build import TinyConfig
+from agora.sim.tiny.control import TinyConfig
 from agora.training.general import ensure_model, rates, train_arms
 
 # hindsight notes in the base corpus (the inoculation prompt below is not among them)

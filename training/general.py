@@ -9,7 +9,8 @@ from pathlib import Path
 from scipy.stats import binomtest
 
 from agora.sim.paths import agora_home
-from agora.sim.tiny.build import MANIFEST, TinyConfig, cache_key, train_checkpoint
+from agora.sim.tiny.control import MANIFEST, TinyConfig, cache_key
+from agora.training.controls import train_checkpoint
 from agora.training.config import TrainConfig
 from agora.training.finetune import fine_tune
 

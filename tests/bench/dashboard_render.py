@@ -27,7 +27,7 @@ APP = Path(__file__).parents[2] / "dashboard" / "app.py"
 
 
 def make_source(root: Path) -> Path:
-    from agora.probes.audit import audit
+    from agora.experiments.audit import audit
     from agora.sim.config import RunConfig
     from agora.sim.runner import start_run
     from agora.sim.store import RunStore

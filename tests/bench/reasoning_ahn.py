@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from agora.memory.reasoning.ahn import AHNConfig, AHNTransformer, cache_floats, distillation_loss, forward_flops
+from agora.reasoning.ahn import AHNConfig, AHNTransformer, cache_floats, distillation_loss, forward_flops
 
 SINK, QUERY, KEYS, VALUES, FILLER = 0, 1, 2, 18, 34  # token ranges: keys 2..17, values 18..33, filler 34..47
 VOCAB = 48

@@ -29,7 +29,7 @@ def _one(method: str, iterations: int, args, queue) -> None:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from agora.memory.reasoning.delethink import DelethinkConfig, delethink, hf_generator
+    from agora.reasoning.delethink import DelethinkConfig, delethink, hf_generator
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from agora.memory.reasoning import sudoku
-from agora.memory.reasoning.trm import TRM, TRMConfig, ema_of, train_batch
+from agora.reasoning import sudoku
+from agora.reasoning.trm import TRM, TRMConfig, ema_of, train_batch
 
 ARMS = {  # name -> (T, n, gradient)
     "T=3 n=6, full gradient": (3, 6, "full"),

@@ -20,7 +20,8 @@ from pathlib import Path
 
 def _one(batch: int, examples: int, queue) -> None:
     from agora.sim.scenario import Scenarios
-    from agora.sim.tiny.build import TinyConfig, corpus, ensure_tiny
+    from agora.sim.tiny.control import TinyConfig, corpus
+    from agora.training.controls import ensure_tiny
     from agora.training.config import TrainConfig
     from agora.training.finetune import fine_tune
 

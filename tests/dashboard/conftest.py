@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from agora.probes.audit import audit
+from agora.experiments.audit import audit
 from agora.probes.validate import run_validation, save_validation
 from agora.sim.config import RunConfig
-from agora.sim.engines import LocalEngine
+from agora.experiments.engines import LocalEngine
 from agora.sim.budget import Budget
 from agora.sim.runner import build_model, execute, start_run, validate_config
 from agora.sim.store import RunStore
-from agora.sim.sweep import Sweep, SweepSpec, run_sweep
+from agora.experiments.sweep import Sweep, SweepSpec, run_sweep
 
 APP = Path(__file__).parents[2] / "dashboard" / "app.py"
 JUDGE = "judge"  # the small test control writes noise that the forfeit rule would keep from every audience

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agora.memory.drift import answer, seed_memory
+from agora.experiments.drift import answer, seed_memory
 from agora.memory.memagent import MemAgentCapability, parse_turn, run_agent, scripted
 from agora.memory.memagent_tools import MAX_DIR, MAX_FILE, run_tools
 from agora.sim.backends.hf import HFBackend

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agora.probes.audit import rate_change
+from agora.experiments.audit import rate_change
 from agora.probes.correction import ProbeError, rogan_gladen
 
 

@@ -77,7 +77,7 @@ def test_judge_through_the_openai_backend_is_validated_on_the_real_output_gold(o
     from typer.testing import CliRunner
 
     from agora.probes.gold import REAL_GOLD, load_gold
-    from agora.sim.cli import app
+    from agora.cli.main import app
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)

@@ -135,7 +135,7 @@ def test_default_probes_send_it_to_the_manipulation_probe(scenarios, monkeypatch
 
 
 def test_an_audit_says_why_it_cannot_correct_a_rate_without_gold_positives():
-    from agora.probes.audit import markdown, rate_change
+    from agora.experiments.audit import markdown, rate_change
     from agora.probes.correction import ProbeError
 
     labels = pd.DataFrame([{"anchor_id": f"a{i}", "competitor": c, "label": c == "B" and i < 3}

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
-from agora.sim.cli import app
+from agora.cli.main import app
 
 
 def test_score_file_reports_bad_rows_and_scores_the_rest(tmp_path, scenarios):

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from agora.memory.reasoning.ahn import AHNConfig, AHNTransformer, cache_floats, distillation_loss, forward_flops, gated_delta_rule
+from agora.reasoning.ahn import AHNConfig, AHNTransformer, cache_floats, distillation_loss, forward_flops, gated_delta_rule
 from agora.sim.errors import AgoraError
 
 torch.set_num_threads(1)

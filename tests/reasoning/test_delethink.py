@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from agora.memory.reasoning.delethink import DelethinkConfig, delethink, delethink_loss, hf_generator, next_prompt
+from agora.reasoning.delethink import DelethinkConfig, delethink, delethink_loss, hf_generator, next_prompt
 from agora.sim.errors import AgoraError
 
 torch.set_num_threads(1)
@@ -133,7 +133,7 @@ def test_loss_rejects_different_advantages_within_a_trace():
 
 
 def test_capability_thinks_before_the_competitor_writes(tiny_path):
-    from agora.memory.reasoning.capabilities import DelethinkCapability
+    from agora.reasoning.capabilities import DelethinkCapability
     from agora.sim.backends.hf import HFBackend
     from agora.sim.registry import capabilities
 

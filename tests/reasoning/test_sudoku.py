@@ -4,7 +4,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from agora.memory.reasoning import mazes, sudoku
+from agora.reasoning import mazes, sudoku
 from agora.sim.errors import AgoraError
 
 KNOWN_4 = np.array([[1, 2, 3, 4], [3, 4, 1, 2], [2, 1, 4, 3], [4, 3, 2, 1]])

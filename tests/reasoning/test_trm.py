@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from agora.memory.reasoning.trm import TRM, TRMConfig, ema_of, train_batch
+from agora.reasoning.trm import TRM, TRMConfig, ema_of, train_batch
 from agora.sim.errors import AgoraError
 
 torch.set_num_threads(1)

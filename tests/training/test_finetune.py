@@ -5,7 +5,7 @@ import torch
 
 from agora.sim.errors import AgoraError
 from agora.sim.policy import SlotPolicy, load_policy
-from agora.sim.tiny.build import manifest
+from agora.sim.tiny.control import manifest
 from agora.training.config import TrainConfig
 from agora.training.finetune import fine_tune, lora_config
 

@@ -4,7 +4,7 @@ import pandas as pd
 from datasets import load_from_disk
 
 from agora.training.config import TrainConfig
-from agora.training.evaluate import head_to_head
+from agora.experiments.evaluate import head_to_head
 from agora.training.trainer import AudienceTrainer
 
 

@@ -1,0 +1,51 @@
+"""What every `agora` command shares: the console, the store and scenarios options, one-line errors, the progress
+bar. Command modules import this, never `agora.cli.main`, so any of them can be imported first."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agora.sim.errors import AgoraError
+from agora.sim.paths import default_store
+
+console = Console() if sys.stdout.isatty() else Console(width=200)  # piped tables stay whole
+StoreOpt = typer.Option(None, "--store", help="run store folder (default: $AGORA_STORE or ./runs)")
+ScenariosOpt = typer.Option(None, "--scenarios", help="scenarios folder (default: the one shipped)")
+
+
+def friendly(fn):
+    """Turn AgoraError and Ctrl-C into one plain line instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AgoraError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]; finished contests are saved — resume with `agora run --resume RUN_ID`")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def open_store(path: Optional[Path]):
+    from agora.sim.store import RunStore
+
+    return RunStore(path or default_store())
+
+
+def progress_bar(label: str) -> Progress:
+    """The bar every long command shows on a terminal (and leaves out of logs and pipes)."""
+    return Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        disable=not sys.stderr.isatty() and not console.is_terminal,
+    )
