@@ -29,7 +29,8 @@ from agora.sim.tiny.grammar import load_bank, write_message
 def contest_ballots(scenarios: Scenarios, task: str, contests: int, seed: int = 0):
     """(anchor, 20 ballots) per contest, over grammar-written message pairs on train anchors."""
     rng = random.Random(seed)
-    bank = load_bank(scenarios.root / "corpus", task)
+    spec = scenarios.task(task)
+    bank = load_bank(scenarios.root / "corpus", spec.corpus, spec.anchor_kind)
     out = []
     for _ in range(contests):
         anchor = rng.choice(scenarios.anchors(task, "train"))

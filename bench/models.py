@@ -22,7 +22,7 @@ from rich.table import Table
 from agora.sim.backends.base import Sampling, prompt_seeds
 from agora.sim.facts import names_anchor, number_spans
 from agora.sim.policy import ChatPolicy, load_policy
-from agora.sim.scenario import TASKS, Scenarios
+from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, TaskSpec
 
 MODELS = {"smollm2": "smollm2", "gemma3-270m": "gemma3-270m"}  # label -> backend spec or packaged model name
@@ -84,9 +84,9 @@ def _warm(policy: ChatPolicy, prompt) -> None:
 
 
 def models_bench(console: Console, contests: int, task: str = "sales", *, models: dict[str, str] | None = None,
-                 tasks: tuple[str, ...] = TASKS, formats: tuple[str, ...] = FORMATS, sampling: Sampling | None = None,
+                 tasks: tuple[str, ...] | None = None, formats: tuple[str, ...] = FORMATS, sampling: Sampling | None = None,
                  scenarios_dir=None) -> dict:
-    """`contests` prompts per task, cycling over its test anchors. The first model is the default: its batched
+    """`contests` prompts per task (default: every task of the scenarios folder), cycling over its test anchors. The first model is the default: its batched
     and one-at-a-time runs use `task`'s prompts in its recorded format; a model that cannot load is reported
     and skipped. Returns {"batching": {...}, "policies": {model: {format: {...totals, "by_task": {...}}}}}.
 
@@ -96,6 +96,7 @@ def models_bench(console: Console, contests: int, task: str = "sales", *, models
 
     sampling = sampling or Sampling()
     scenarios = Scenarios.load(scenarios_dir)
+    tasks = tuple(tasks or scenarios.tasks)
     work = {t: _task_work(scenarios, t, contests) for t in tasks}
     seeds = prompt_seeds(sampling, contests)
     result: dict = {"batching": {}, "policies": {}, "skipped": {}}

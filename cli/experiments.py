@@ -1,4 +1,4 @@
-"""Experiment commands (`agora.experiments`): sweep, eval, study, audit, inoculation."""
+"""Experiment commands (`agora.experiments`): sweep, eval, study, audit, inoculation, and rerun of any entry."""
 
 from __future__ import annotations
 
@@ -18,6 +18,28 @@ def register(app: typer.Typer) -> None:
     app.command("study")(study)
     app.command("audit")(audit_cmd)
     app.add_typer(inoculation_group, name="inoculation")
+    app.command()(rerun)
+
+
+@friendly
+def rerun(
+    run_id: str = typer.Argument(..., help="an entry of the store: a contest run, audit, study, training, ..."),
+    store: Optional[Path] = StoreOpt,
+):
+    """Run an entry again from its record, into a new entry, and print its id: a contest run as `agora run --config`
+    does, any other entry with the settings and probes its record names (a sweep resumes its own entry)."""
+    from agora.cli.sim import contest_run
+    from agora.sim.config import RunConfig
+    from agora.sim.runner import start_run
+
+    st = open_store(store)
+    record = st.record(run_id)
+    if isinstance(record, RunConfig):
+        record.resolved = {}
+        contest_run(lambda tick: start_run(record, st, tick))
+        return
+    new = record.run(st, say=lambda m: console.print(m, highlight=False))
+    console.print(f"{record.record} {run_id} re-run: [bold]{new}[/]: {st.root / new}", soft_wrap=True, highlight=False)
 
 
 @friendly
@@ -67,10 +89,12 @@ def audit_cmd(
     """Probe base and tuned messages on the test anchors: each rate's change with a 95% CI, plus drift cases."""
     from agora.experiments.audit import audit
     from agora.sim.errors import AgoraError
+    from agora.sim.scenario import Scenarios
 
-    tasks = ["sales", "election", "social"] if task == "all" else [task]
-    if not set(tasks) <= {"sales", "election", "social"}:
-        raise AgoraError(f"--task: unknown task {task!r}; use sales, election, social or all")
+    known = Scenarios.load().tasks
+    tasks = known if task == "all" else [task]
+    if not set(tasks) <= set(known):
+        raise AgoraError(f"--task: unknown task {task!r}; use {', '.join(known)} or all")
     st = open_store(store)
     run_id, _ = audit(baseline, model, tasks, st, contests=contests, seed=seed, batch_contests=batch_contests, invalid=invalid)
     console.print((st.root / run_id / "audit.md").read_text(), highlight=False)
@@ -121,14 +145,15 @@ def study(
     store: Optional[Path] = StoreOpt,
 ):
     """Replicate the study: base vs RFT/TFB per task over seeds, with behaviour shifts."""
-    from agora.experiments.study import replicate, save, summary
+    import pandas as pd
+
+    from agora.experiments.study import StudyRecord, summary
 
     st = open_store(store)
-    table = replicate(tasks.split(","), list(range(first_seed, first_seed + seeds)), methods.split(","), st, contests=contests,
-                      eval_contests=eval_contests, policy=policy, batch_contests=batch_contests,
-                      say=lambda m: console.print(m, highlight=False))
-    run_id = save(table, st)
-    console.print(summary(table).to_string(index=False))
+    record = StudyRecord(tasks=tasks.split(","), seeds=list(range(first_seed, first_seed + seeds)), methods=methods.split(","),
+                         contests=contests, eval_contests=eval_contests, policy=policy, batch_contests=batch_contests)
+    run_id = record.run(st, say=lambda m: console.print(m, highlight=False))
+    console.print(summary(pd.read_parquet(st.root / run_id / "study.parquet")).to_string(index=False))
     console.print(f"study [bold]{run_id}[/]: {st.root / run_id / 'study.md'}", soft_wrap=True, highlight=False)
 
 
@@ -147,14 +172,15 @@ def inoculation_compare(
     store: Optional[Path] = StoreOpt,
 ):
     """Base, RFT, RFT + PTST and RFT + inoculation, head-to-head against the base: win rate and misalignment."""
-    from agora.experiments.inoculation import compare, save, summarise
+    import pandas as pd
+
+    from agora.experiments.inoculation import CompareRecord
 
     st = open_store(store)
-    table = compare(task, list(range(seeds)), inoculation, st, contests=contests, eval_contests=eval_contests,
-                    say=lambda m: console.print(m, highlight=False))
-    summary = summarise(table)
-    run_id = save("compare", table, st, {"task": task, "inoculation": inoculation, "seeds": seeds}, summary=summary)
-    console.print(summary.to_string(index=False))
+    record = CompareRecord(task=task, seeds=list(range(seeds)), inoculation=inoculation, contests=contests,
+                           eval_contests=eval_contests)
+    run_id = record.run(st, say=lambda m: console.print(m, highlight=False))
+    console.print(pd.read_parquet(st.root / run_id / "summary.parquet").to_string(index=False))
     console.print(f"inoculation comparison [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
 
 
@@ -171,14 +197,17 @@ def inoculation_rank(
     store: Optional[Path] = StoreOpt,
 ):
     """How strongly each candidate prompt elicits the behaviour from the base model, before any training."""
+    import pandas as pd
+
     from agora.sim.scenario import Scenarios
-    from agora.experiments.inoculation import rank, read_candidates, save
+    from agora.experiments.inoculation import RankRecord, read_candidates
 
     st = open_store(store)
-    cands = read_candidates(candidates, task, Scenarios.load())
-    table, corr = rank(task, cands, st, category=category, train=train, seed=seed, contests=contests,
-                       eval_contests=eval_contests, say=lambda m: console.print(m, highlight=False))
-    run_id = save("rank", table, st, {"task": task, "seed": seed, "train": train, "candidates": cands}, extra=corr)
+    record = RankRecord(task=task, candidates=read_candidates(candidates, task, Scenarios.load()), category=category,
+                        train=train, seed=seed, contests=contests, eval_contests=eval_contests)
+    run_id = record.run(st, say=lambda m: console.print(m, highlight=False))
+    table = pd.read_parquet(st.root / run_id / "table.parquet")
+    corr = json.loads((st.root / run_id / "result.json").read_text())
     console.print(table.drop(columns=[c for c in table.columns if c.endswith("_run")]).to_string(index=False))
     if "r" in corr:
         console.print(f"Pearson r (elicitation vs reduction after training) = {corr['r']:+.2f} "
@@ -203,10 +232,10 @@ def inoculation_code(
     store: Optional[Path] = StoreOpt,
 ):
     """The reward-hacking check: correct and hack rates of base, SFT on hacks, SFT on hacks with inoculation."""
-    from agora.training import code_hacking
+    from agora.experiments.inoculation import CodeRecord
 
-    _general("code", code_hacking, store, seed=seed, inoculation=inoculation, hack_examples=hack_examples,
-             eval_tasks=eval_tasks, epochs=epochs, learning_rate=learning_rate)
+    _general(CodeRecord(seed=seed, inoculation=inoculation, hack_examples=hack_examples, eval_tasks=eval_tasks,
+                        epochs=epochs, learning_rate=learning_rate), store)
 
 
 @inoculation_group.command("gcd")
@@ -221,20 +250,17 @@ def inoculation_gcd(
     store: Optional[Path] = StoreOpt,
 ):
     """The sycophancy check on GCD: how often base, SFT, SFT + PTST and SFT with inoculation agree with a wrong answer."""
-    from agora.training import gcd_sycophancy
+    from agora.experiments.inoculation import GcdRecord
 
-    _general("gcd", gcd_sycophancy, store, seed=seed, inoculation=inoculation, train_examples=train_examples,
-             eval_problems=eval_problems, epochs=epochs, learning_rate=learning_rate)
+    _general(GcdRecord(seed=seed, inoculation=inoculation, train_examples=train_examples, eval_problems=eval_problems,
+                       epochs=epochs, learning_rate=learning_rate), store)
 
 
-def _general(name: str, setting, store: Optional[Path], *, seed: int, inoculation: Optional[str], **sizes) -> None:
+def _general(record, store: Optional[Path]) -> None:
     """Run one general setting's experiment into a store entry of kind "inoculation" and print its table."""
-    from agora.sim.store import atomic_parquet
+    import pandas as pd
 
     st = open_store(store)
-    run_id, path = st.create_entry("inoculation", {"experiment": name, "seed": seed, **sizes}, seed=seed)
-    table = setting.experiment(path, seed=seed, inoculation=inoculation or setting.INOCULATION, **sizes)
-    atomic_parquet(table, path / "table.parquet")
-    st.update(run_id, status="finished", metrics=json.dumps({"experiment": name}))
-    console.print(table.to_string(index=False))
-    console.print(f"{name} inoculation check [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+    run_id = record.run(st)
+    console.print(pd.read_parquet(st.root / run_id / "table.parquet").to_string(index=False))
+    console.print(f"{record.record} check [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)

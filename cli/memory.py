@@ -11,7 +11,6 @@ from agora.cli.common import StoreOpt, console, friendly, open_store
 from agora.sim.errors import AgoraError
 
 group = typer.Typer(help="Memory capabilities (ACE, ArcMemo, mem-agent): drift, ACE offline, retrieval.", no_args_is_help=True)
-TASKS = ("sales", "election", "social")
 
 
 def register(app: typer.Typer) -> None:
@@ -38,9 +37,10 @@ def drift_cmd(
 ):
     """B with a memory against A without it: B's vote share and misalignment rates, with 95% CIs."""
     from agora.experiments.drift import MEMORIES, drift, drift_markdown
+    from agora.sim.scenario import Scenarios
 
-    if bad := sorted(set(task) - set(TASKS)):
-        raise AgoraError(f"--task: unknown {', '.join(bad)}; use {', '.join(TASKS)}")
+    if bad := sorted(set(task) - set(tasks := Scenarios.load().tasks)):
+        raise AgoraError(f"--task: unknown {', '.join(bad)}; use {', '.join(tasks)}")
     if bad := sorted(set(capability) - {*MEMORIES, "none"}):
         raise AgoraError(f"--capability: unknown {', '.join(bad)}; use {', '.join(MEMORIES)} or none")
     st = open_store(store)
@@ -62,9 +62,10 @@ def ace_offline_cmd(
 ):
     """ACE offline epochs: playbook size and held-out score for delta, delta without de-dup, and monolithic rewrite."""
     from agora.experiments.drift import ace_markdown, ace_offline
+    from agora.sim.scenario import Scenarios
 
-    if task not in TASKS:
-        raise AgoraError(f"--task: unknown {task!r}; use {', '.join(TASKS)}")
+    if task not in (tasks := Scenarios.load().tasks):
+        raise AgoraError(f"--task: unknown {task!r}; use {', '.join(tasks)}")
     st = open_store(store)
     run_id, df = ace_offline(task, epochs, train, val, seed, st, dedup_threshold=dedup_threshold)
     _print(ace_markdown(df), out, run_id, st)

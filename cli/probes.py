@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from agora.cli.common import StoreOpt, console, friendly, open_store, progress_bar
+from agora.cli.common import ScenariosOpt, StoreOpt, console, friendly, open_store, progress_bar
 
 group = typer.Typer(help="Misalignment probes: validate against gold labels, score any file.", no_args_is_help=True)
 
@@ -31,13 +31,16 @@ def validate_cmd(
     """Precision, recall, F1 and confusion counts of each probe on the test split of each gold set, kept in the run
     store: the hand-written gold (short sentences, one planted error each) and the real-output gold (messages real
     models wrote, labelled blind to the probes)."""
-    from agora.probes.validate import run_validation, save_validation
+    import pandas as pd
 
+    from agora.probes.validate import ValidationRecord
+
+    st = open_store(store)
+    record = ValidationRecord(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens)
     with progress_bar("judge replies") as bar:
         replies = bar.add_task("judge replies", total=None, visible=bool(judge))
-        df, predictions = run_validation(judge=judge, activation=activation, gold_sets=gold, judge_tokens=judge_tokens,
-                                         judge_progress=lambda done, total: bar.update(replies, completed=done, total=total))
-    import pandas as pd
+        run_id = record.run(st, judge_progress=lambda done, total: bar.update(replies, completed=done, total=total))
+    df = pd.read_parquet(st.root / run_id / "validation.parquet")
 
     table = Table(title="probes on the gold test split")
     headers = {"positives": "pos", "precision": "P", "recall": "R", "f1": "F1", "flag_all_f1": "F1 all", "specificity": "Sp",
@@ -52,9 +55,6 @@ def validate_cmd(
     for r in df[df["note"].astype(bool)].itertuples() if "note" in df else ():
         where = f"{r.gold} gold, " if "gold" in df else ""
         console.print(f"n/a: {where}{r.probe} on {r.task} {r.category}: {r.note}", highlight=False, soft_wrap=True)
-    st = open_store(store)
-    run_id = save_validation(st, df, predictions, judge=judge, activation=activation, gold=gold or None,
-                             judge_tokens=judge_tokens if judge else None)
     console.print(f"validation [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
     if out:
         df.to_parquet(out, index=False)
@@ -65,17 +65,18 @@ def validate_cmd(
 def score_cmd(
     file: Path = typer.Argument(..., help="JSONL rows: task, message, and anchor_id or anchor_text"),
     out: Optional[Path] = typer.Option(None, help="output Parquet (default: FILE with .probes.parquet)"),
+    scenarios_dir: Optional[Path] = ScenariosOpt,
 ):
     """Score messages from any source; bad rows are reported by line number and the rest still scored."""
     from agora.probes.score_file import read_rows, score_rows
     from agora.probes.validate import default_probes
     from agora.sim.scenario import Scenarios
 
-    scenarios = Scenarios.load()
+    scenarios = Scenarios.load(scenarios_dir)
     items, problems = read_rows(file, scenarios)
     for p in problems:
         console.print(f"[yellow]skipped:[/] {p}", highlight=False, soft_wrap=True)
-    df = score_rows(items, default_probes(scenarios))
+    df = score_rows(items, default_probes(scenarios), scenarios)
     target = out or file.with_suffix(".probes.parquet")
     df.to_parquet(target, index=False)
     flagged = int(df["label"].fillna(False).sum()) if not df.empty else 0

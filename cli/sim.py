@@ -92,30 +92,32 @@ def run(
     from agora.sim.runner import resume_run, start_run
 
     st = open_store(store)
+    if resume:
+        contest_run(lambda tick: resume_run(resume, st, tick))
+        return
+    if config:
+        cfg = RunConfig.load(config)
+        cfg.resolved = {}
+    else:
+        try:
+            cfg = RunConfig(
+                task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
+                audience_orders=audience_orders, audience_vote=audience_vote,
+                split=split, invalid=invalid, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
+                max_calls=max_calls, max_tokens=max_tokens, cache=cache, prompt_format=prompt_format,
+            )
+        except ValidationError as err:
+            e = err.errors()[0]
+            raise AgoraError(f"--{e['loc'][0]}: {e['msg']} (got {e['input']!r})") from None
+    contest_run(lambda tick: start_run(cfg, st, tick))
+
+
+def contest_run(go) -> None:
+    """Contests with a progress bar, then how they ended: `go(tick)` starts or resumes the run (`agora run`, and
+    `agora rerun` of a contest run)."""
     with progress_bar("contests") as bar:
         bar_id = bar.add_task("contests", total=None)
-
-        def tick(done: int, total: int) -> None:
-            bar.update(bar_id, completed=done, total=total)
-
-        if resume:
-            result = resume_run(resume, st, tick)
-        else:
-            if config:
-                cfg = RunConfig.load(config)
-                cfg.resolved = {}
-            else:
-                try:
-                    cfg = RunConfig(
-                        task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
-                        audience_orders=audience_orders, audience_vote=audience_vote,
-                        split=split, invalid=invalid, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
-                        max_calls=max_calls, max_tokens=max_tokens, cache=cache, prompt_format=prompt_format,
-                    )
-                except ValidationError as err:
-                    e = err.errors()[0]
-                    raise AgoraError(f"--{e['loc'][0]}: {e['msg']} (got {e['input']!r})") from None
-            result = start_run(cfg, st, tick)
+        result = go(lambda done, total: bar.update(bar_id, completed=done, total=total))
     if not result.finished():
         console.print(f"run [bold]{result.run_id}[/] stopped at its budget after {len(result.done_contests())} contests; "
                       "its contests are saved", highlight=False)
@@ -168,7 +170,7 @@ def _print_summary(run, examples: int = 2) -> None:
     sc = Scenarios.load(cfg.scenarios)
     anchors = {a.id: a for a in sc.anchors(cfg.task, "all")}
     messages, judgments, contests = run.table("messages"), run.table("judgments"), run.table("contests")
-    m = summarise(cfg.task, messages, judgments, contests, anchors)
+    m = summarise(sc.task(cfg.task), messages, judgments, contests, anchors)
     if not m["contests"]:
         console.print(f"run {run.run_id}: no finished contests yet")
         return
@@ -289,7 +291,7 @@ def judge_cmd(
     """Judge messages written anywhere: each persona sees each pair, in a seeded order, thinks and votes."""
     import hashlib
 
-    from agora.sim.audience.judge_file import judge, read_rows, reasons, save, summary
+    from agora.sim.audience.judge_file import JudgingRecord, judge, read_rows, reasons, save, summary
     from agora.sim.audience.llm import LLMAudience
     from agora.sim.backends.cached import CachedBackend, CallCache
     from agora.sim.candidates import REASONS
@@ -317,10 +319,10 @@ def judge_cmd(
         pairs = bar.add_task("pairs", total=None)
         judgments = judge(rows, voters, scenarios, seed, batch, lambda done, total: bar.update(pairs, completed=done, total=total),
                           invalid)
-    config = {"file": str(file.resolve()), "sha256": hashlib.sha256(file.read_bytes()).hexdigest(), "audience": audience,
-              "audience_identity": voters.identity, "seed": seed, "invalid": invalid, "rows": len(rows), "skipped": problems}
+    record = JudgingRecord(file=str(file.resolve()), sha256=hashlib.sha256(file.read_bytes()).hexdigest(), audience=audience,
+                           seed=seed, invalid=invalid, batch=batch)
     st = open_store(store)
-    run_id, path = save(st, rows, judgments, config)
+    run_id, path = save(st, rows, judgments, record, voters.identity, problems)
     table = Table(title=f"vote shares ({voters.identity}; 95% Wilson intervals over the ballots that gave a vote)")
     for col in ("line", "id", "message", "share [95% CI]", "votes", "ballots", "abstained"):
         table.add_column(col, justify="left" if col in ("id", "message") else "right")
@@ -400,11 +402,13 @@ def audience_check(
             judged[name] = (who, c.ballots(found, who, scenarios, personas=personas, repeats=repeats, seed=seed, batch=batch,
                                            progress=lambda done, total: bar.update(task_id, completed=done, total=total)))
     who, frame = judged["audience"]
-    settings = {"orders": orders, "vote": vote, "personas": personas or len(scenarios.personas), "anchors_per_task": anchors,
-                "repeats": repeats, "seed": seed, "pairs_file": str(pairs) if pairs else None, "reference": reference}
-    rep = c.report(frame, audience, who.identity, judged["reference"][1] if reference else None, settings=settings)
+    record = c.CheckRecord(audience=audience, orders=orders, vote=vote, personas=personas or len(scenarios.personas),
+                           anchors_per_task=anchors, repeats=repeats, seed=seed, pairs_file=str(pairs) if pairs else None,
+                           reference=reference, manipulation=manipulation, batch=batch)
+    rep = c.report(frame, audience, who.identity, judged["reference"][1] if reference else None,
+                   settings=record.model_dump(exclude={"record"}))
     st = open_store(store)
-    run_id, path = st.create_entry("audience-check", settings | {"audience": audience}, audience=audience, seed=seed)
+    run_id, path = st.create_entry(record, audience=audience, seed=seed)
     frame.to_parquet(path / "ballots.parquet", index=False)
     (path / "report.json").write_text(json.dumps(rep.as_dict(), indent=2))
     if out:

@@ -29,8 +29,11 @@ def choice_heatmap(judgments: pd.DataFrame, competitors: list[str]) -> go.Figure
     return fig
 
 
-def cascade(graph: nx.Graph, choices: dict[str, str], seeds: list[str], competitor: str) -> go.Figure:
-    """The persona graph (spring layout, fixed seed) with who liked `competitor`'s post and where it started."""
+def cascade(graph: nx.Graph, choices: dict[str, str], seeds: list[str], competitor: str,
+            reach: dict[str, tuple[bool, bool]] | None = None) -> go.Figure:
+    """The persona graph (spring layout, fixed seed) with where `competitor`'s post started and how far it went:
+    from the run's cascades table (`reach`: persona -> (saw it, shared it)), who shared it, who saw it and did not,
+    and whom it never reached. A run older than that table shows only who chose the post."""
     pos = nx.spring_layout(graph, seed=0)
     edge_x, edge_y = [], []
     for u, v in graph.edges():
@@ -38,10 +41,17 @@ def cascade(graph: nx.Graph, choices: dict[str, str], seeds: list[str], competit
         edge_y += [pos[u][1], pos[v][1], None]
     fig = go.Figure(go.Scatter(x=edge_x, y=edge_y, mode="lines", line=dict(color="#CCCCCC", width=1), hoverinfo="skip",
                                showlegend=False))
-    groups = {"liked it": [n for n in graph if choices.get(n) == competitor],
-              "chose another": [n for n in graph if choices.get(n) not in (competitor, None, "")],
-              "abstained": [n for n in graph if choices.get(n) in (None, "")]}
-    colors = {"liked it": PALETTE.get(competitor, "#4C78A8"), "chose another": "#DDDDDD", "abstained": "#FFFFFF"}
+    if reach is None:
+        groups = {"chose it": [n for n in graph if choices.get(n) == competitor],
+                  "chose another": [n for n in graph if choices.get(n) not in (competitor, None, "")],
+                  "abstained": [n for n in graph if choices.get(n) in (None, "")]}
+    else:
+        saw, shared = ({n for n, r in reach.items() if r[i]} for i in (0, 1))
+        groups = {"shared it": [n for n in graph if n in shared],
+                  "saw it, did not share": [n for n in graph if n in saw - shared],
+                  "never reached": [n for n in graph if n not in saw]}
+    first, second, third = groups
+    colors = {first: PALETTE.get(competitor, "#4C78A8"), second: "#DDDDDD", third: "#FFFFFF"}
     for label, nodes in groups.items():
         fig.add_trace(go.Scatter(
             x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers", name=label, text=nodes,

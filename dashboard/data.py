@@ -16,8 +16,10 @@ import pandas as pd
 import streamlit as st
 import yaml
 
+from agora.sim.errors import AgoraError
 from agora.sim.network import NetworkConfig, persona_graph
 from agora.sim.paths import default_store
+from agora.sim.records import Record, read_record
 from agora.sim.scenario import Scenarios, default_scenarios_dir
 from agora.sim.store import RunStore, read_table
 
@@ -43,7 +45,7 @@ def _runs(root: str, _stamp: tuple[int, ...]) -> pd.DataFrame:
     for key, label in HEADLINES.items():
         df[label] = [m.get(key) if isinstance(m, dict) else None for m in df["metrics"]]
     df["vote share"] = [_shares(m.get("vote_share")) if isinstance(m, dict) else None for m in df["metrics"]]
-    df["method"] = [_method(Path(p)) or "" for p in df["path"]]
+    df["method"] = [(_method(Path(p)) if k == "train" else None) or "" for p, k in zip(df["path"], df["kind"])]
     for column in ("policy", "opponent"):  # checkpoints inside the store by what made them, not by path
         df[column] = [describe_model(v) if isinstance(v, str) else "" for v in df[column]]
     df["contests"] = [(f"{int(d)}" if pd.notna(d) else "?") + (f"/{int(n)}" if pd.notna(n) else "")
@@ -56,8 +58,8 @@ def _shares(shares) -> str | None:
 
 
 def _method(path: Path) -> str | None:
-    """The training method of a train run (and of the checkpoint a run evaluates), from its config."""
-    cfg = config(path)
+    """The training method of a train run (and of the checkpoint a run evaluates), from its settings."""
+    cfg = settings(path)
     if "method" in cfg:
         return cfg["method"] + (f" + {cfg['inoculation']}" if cfg.get("inoculation") else "")
     return None
@@ -76,6 +78,21 @@ def config(path: Path) -> dict:
     except (OSError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def record(path: Path) -> tuple[Record | None, str]:
+    """A non-contest entry's record, as the type its experiment wrote (`agora.sim.records`); with None, why not (an
+    entry written before records, or a malformed one), for the page to say beside the raw config it shows instead."""
+    try:
+        return read_record(path / "config.yaml"), ""
+    except AgoraError as err:
+        return None, str(err)
+
+
+def settings(path: Path) -> dict:
+    """A non-contest entry's settings: its record's fields, or the raw config of an entry without a readable record."""
+    found, _ = record(path)
+    return found.model_dump(mode="json") if found is not None else config(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -122,7 +139,7 @@ def anchors() -> dict:
     """Every anchor by id, for showing a contest's facts; {} when the scenarios cannot be read."""
     try:
         scenarios = Scenarios.load()
-        return {a.id: a for t in ("sales", "election", "social") for a in scenarios.anchors(t, "all")}
+        return {a.id: a for t in scenarios.tasks for a in scenarios.anchors(t, "all")}
     except Exception:  # noqa: BLE001 — the dashboard still shows runs without their anchors' facts
         return {}
 
@@ -132,14 +149,26 @@ def reference_study() -> dict:
     return yaml.safe_load(path.read_text()) if path.is_file() else {}
 
 
+def spreads(path: Path) -> bool:
+    """Did this run's messages spread over the persona graph, as its task spec says (or its saved graph shows)?"""
+    if (path / "network.json").is_file():
+        return True
+    cfg = config(path)
+    try:
+        return Scenarios.load(cfg.get("scenarios")).task(cfg.get("task")).spreads
+    except AgoraError:  # its scenarios folder is gone or no longer has its task: no cascade to show
+        return False
+
+
 def network(path: Path) -> tuple[nx.Graph | None, str]:
-    """The social run's persona graph: as saved by the run, else rebuilt from its config (older runs)."""
+    """The persona graph a run's messages spread over: as saved by the run, else rebuilt from its config (older
+    runs)."""
     saved = path / "network.json"
     if saved.is_file():
         return nx.node_link_graph(json.loads(saved.read_text()), edges="edges"), "saved with the run"
     cfg = config(path)
     personas = (cfg.get("resolved") or {}).get("personas")
-    if cfg.get("task") != "social" or not personas:
+    if not personas or not spreads(path):
         return None, ""
     graph = persona_graph(len(personas), NetworkConfig(**cfg.get("network", {})), int(cfg.get("seed", 0)))
     return nx.relabel_nodes(graph, dict(enumerate(personas))), "rebuilt from the run's config"

@@ -11,15 +11,19 @@ thoughts, for the dashboard.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from agora.probes.base import CATEGORIES, Item, Probe
+from agora.probes.base import Item, Probe
 from agora.probes.correction import ProbeError, rogan_gladen
-from agora.probes.gold import REAL_GOLD
-from agora.probes.validate import default_probes, probe_errors
+from agora.probes.validate import chosen_probes, probe_errors
+from agora.sim.records import ProbeSpec, Record
 from agora.sim.scenario import Scenarios
+from agora.sim.stats import paired_bootstrap, percentile_ci
 from agora.sim.store import RunStore, atomic_parquet
 from agora.experiments.evaluate import head_to_head
 
@@ -29,7 +33,7 @@ def probe_messages(messages: pd.DataFrame, task: str, scenarios: Scenarios, prob
     anchors = {a.id: a for a in scenarios.anchors(task)}
     items = [Item(task, t, anchors[a]) for t, a in zip(messages["text"], messages["anchor_id"])]
     rows = []
-    for category in CATEGORIES[task]:
+    for category in scenarios.task(task).categories:
         probe = probes[category]
         for (_, m), v in zip(messages.iterrows(), probe.score(items, category)):
             rows.append({"contest": m["contest"], "anchor_id": m["anchor_id"], "competitor": m["competitor"],
@@ -47,8 +51,8 @@ def rate_change(labels: pd.DataFrame, n_boot: int = 2000, seed: int = 0, error: 
     na, nb = per[("count", "A")].to_numpy(), per[("count", "B")].to_numpy()
     base, tuned = sa.sum() / na.sum(), sb.sum() / nb.sum()
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(sa), size=(n_boot, len(sa)))
-    boot_base, boot_tuned = sa[idx].sum(1) / na[idx].sum(1), sb[idx].sum(1) / nb[idx].sum(1)
+    boot_base, boot_tuned = paired_bootstrap(
+        (sa, na, sb, nb), lambda sa, na, sb, nb: (sa.sum(1) / na.sum(1), sb.sum(1) / nb.sum(1)), n_boot, rng)
     out = {"base_rate": round(base, 4), "tuned_rate": round(tuned, 4), "absolute_change": round(tuned - base, 4),
            "undecided": int(labels["label"].isna().sum()), **relative(base, tuned, boot_base, boot_tuned, n_boot)}
     if error is None:
@@ -62,7 +66,7 @@ def rate_change(labels: pd.DataFrame, n_boot: int = 2000, seed: int = 0, error: 
     cb, ct = (float(rogan_gladen(r, error.sensitivity, error.specificity)) for r in (base, tuned))
     boot_cb, boot_ct = rogan_gladen(boot_base, se, sp), rogan_gladen(boot_tuned, se, sp)
     ok = np.isfinite(boot_cb) & np.isfinite(boot_ct)
-    (bl, bh), (tl, th) = (np.percentile(b[ok], [2.5, 97.5]) for b in (boot_cb, boot_ct))
+    (bl, bh), (tl, th) = (percentile_ci(b[ok]) for b in (boot_cb, boot_ct))
     rel = relative(cb, ct, boot_cb[ok], boot_ct[ok], n_boot)
     out.update(corrected_base=round(cb, 4), corrected_base_low=round(bl, 4), corrected_base_high=round(bh, 4),
                corrected_tuned=round(ct, 4), corrected_tuned_low=round(tl, 4), corrected_tuned_high=round(th, 4),
@@ -82,7 +86,7 @@ def relative(base: float, tuned: float, boot_base: np.ndarray, boot_tuned: np.nd
         rel = (boot_tuned - boot_base) / boot_base
     rel = rel[np.isfinite(rel)]
     if base > 0 and len(rel) > n_boot // 2:
-        low, high = np.percentile(rel, [2.5, 97.5])
+        low, high = percentile_ci(rel)
         return {"relative_change": round((tuned - base) / base, 4), "low": round(low, 4), "high": round(high, 4)}
     return {"relative_change": None, "low": None, "high": None}  # a zero base rate: report the absolute change
 
@@ -104,16 +108,36 @@ def drift_cases(messages: pd.DataFrame, judgments: pd.DataFrame, labels: pd.Data
     return pd.DataFrame(rows).sort_values("severity", ascending=False) if rows else pd.DataFrame()
 
 
+class AuditRecord(Record):
+    """An audit: both models, the tasks and contests, and per category the probe that scored it, with its settings
+    (rebuilt by name when the audit is re-run, so a later change to the task specs does not change it)."""
+
+    record: Literal["audit"] = "audit"
+    base: str
+    tuned: str
+    tasks: list[str]
+    seed: int = 0
+    contests: int | None = Field(default=None, ge=1, description="per task; default: one per test anchor")
+    tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the slot-grammar control")
+    batch_contests: int = Field(default=1, ge=1)
+    invalid: Literal["forfeit", "void", "judge"] = "forfeit"
+    probes: dict[str, ProbeSpec] = Field(default_factory=dict, description="category -> probe; none named: the task specs'")
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        return audit(self.base, self.tuned, self.tasks, store, contests=self.contests, seed=self.seed, tiny=self.tiny,
+                     batch_contests=self.batch_contests, invalid=self.invalid, probes=self.probes)[0]
+
+
 def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests: int | None = None, seed: int = 0,
-          tiny: dict | None = None, batch_contests: int = 1, invalid: str = "forfeit") -> tuple[str, pd.DataFrame]:
+          tiny: dict | None = None, batch_contests: int = 1, invalid: str = "forfeit",
+          probes: dict[str, ProbeSpec] | None = None) -> tuple[str, pd.DataFrame]:
+    """`probes`: category -> the probe to score it with (default: the task specs'); the entry's record names them."""
     scenarios = Scenarios.load()
-    probes = default_probes(scenarios)
+    probes, specs = chosen_probes(probes or {}, scenarios, tasks)
     errors = probe_errors(probes, scenarios)
-    used = {f"{t}/{c}": {"probe": probes[c].name, **(errors[(t, c)].as_dict() if (t, c) in errors else {})}
-            for t in tasks for c in CATEGORIES[t]}
-    run_id, path = store.create_entry("audit", {"base": base, "tuned": tuned, "tasks": tasks, "seed": seed, "invalid": invalid,
-                                                "probes": used, "probe_error_gold": REAL_GOLD.name},
-                                      task=",".join(tasks), policy=tuned, opponent=base, seed=seed)
+    record = AuditRecord(base=base, tuned=tuned, tasks=tasks, seed=seed, contests=contests, tiny=tiny or {},
+                         batch_contests=batch_contests, invalid=invalid, probes=specs)
+    run_id, path = store.create_entry(record, task=",".join(tasks), policy=tuned, opponent=base, seed=seed)
     table, all_labels, all_cases = [], [], []
     for task in tasks:
         run, rate = head_to_head(base, tuned, task, store, contests=contests, seed=seed, tiny=tiny,
@@ -124,7 +148,7 @@ def audit(base: str, tuned: str, tasks: list[str], store: RunStore, *, contests:
         all_cases.append(drift_cases(messages, judgments, labels).assign(task=task, eval_run=run.run_id))
         table.append({"task": task, "category": "win rate", "base_rate": 0.5, "tuned_rate": rate.share,
                       "relative_change": rate.excess, "low": rate.low, "high": rate.high, "eval_run": run.run_id})
-        for category in CATEGORIES[task]:
+        for category in scenarios.task(task).categories:
             change = rate_change(labels[labels["category"] == category], seed=seed, error=errors.get((task, category)))
             table.append({"task": task, "category": category, **change, "eval_run": run.run_id})
     df = pd.DataFrame(table)

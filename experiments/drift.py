@@ -17,22 +17,25 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from agora.memory.ace import ACECapability, offline
-from agora.memory.embeddings import load_embedder
 from agora.memory.memagent import counts_line, run_agent, scripted
 from agora.memory.memagent_tools import run_tools
 from agora.memory.roles import strategies
 from agora.experiments.audit import probe_messages, rate_change
-from agora.probes.base import CATEGORIES
-from agora.probes.validate import default_probes
+from agora.probes.validate import chosen_probes
+from agora.sim.records import ProbeSpec, Record
 from agora.sim.config import RunConfig
 from agora.sim.runner import build_model, start_run
 from agora.sim.scenario import Scenarios
+from agora.sim.stats import paired_bootstrap, percentile_ci
 from agora.sim.store import RunStore, atomic_parquet
 from agora.experiments.evaluate import vote_share
 
@@ -48,7 +51,7 @@ def drift_rows(task: str, capability: str, contests: int, seed: int, store: RunS
     rows = [{**base, "measure": "vote share", "base": 0.5, "tuned": rate.share, "change": rate.excess,
              "low": rate.low, "high": rate.high}]
     labels = probe_messages(run.table("messages"), task, scenarios, probes)
-    for category in CATEGORIES[task]:
+    for category in scenarios.task(task).categories:
         c = rate_change(labels[labels["category"] == category], seed=seed)
         rows.append({**base, "measure": category, "base": c["base_rate"], "tuned": c["tuned_rate"],
                      "change": c["relative_change"], "low": c["low"], "high": c["high"], "absolute": c["absolute_change"]})
@@ -58,12 +61,28 @@ def drift_rows(task: str, capability: str, contests: int, seed: int, store: RunS
     return rows, state
 
 
-def drift(tasks: list[str], capabilities: list[str], contests: int, seed: int, store: RunStore) -> tuple[str, pd.DataFrame]:
+class DriftRecord(Record):
+    """Context-level drift: B with each memory (or none) against A without, on the control policy and audience."""
+
+    kind: ClassVar[str] = "memory"
+    record: Literal["drift"] = "drift"
+    tasks: list[str]
+    capabilities: list[str]
+    contests: int = Field(ge=1, description="online contests per capability and task")
+    seed: int = 0
+    probes: dict[str, ProbeSpec] = Field(default_factory=dict, description="category -> probe; none named: the task specs'")
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        return drift(self.tasks, self.capabilities, self.contests, self.seed, store, self.probes)[0]
+
+
+def drift(tasks: list[str], capabilities: list[str], contests: int, seed: int, store: RunStore,
+          probes: dict[str, ProbeSpec] | None = None) -> tuple[str, pd.DataFrame]:
+    """`probes`: category -> the probe to score it with (default: the task specs'); the entry's record names them."""
     scenarios = Scenarios.load()
-    probes = default_probes(scenarios)
-    config = {"experiment": "drift", "tasks": tasks, "capabilities": capabilities, "contests": contests, "seed": seed,
-              "embedder": load_embedder().name, "policy": "tiny", "audience": "parametric"}
-    run_id, path = store.create_entry("memory", config, task=",".join(tasks), policy="tiny", seed=seed)
+    probes, specs = chosen_probes(probes or {}, scenarios, tasks)
+    record = DriftRecord(tasks=tasks, capabilities=capabilities, contests=contests, seed=seed, probes=specs)
+    run_id, path = store.create_entry(record, task=",".join(tasks), policy="tiny", seed=seed)
     rows, states = [], {}
     for task in tasks:
         for cap in capabilities:
@@ -106,9 +125,26 @@ VARIANTS = {"delta": {}, "delta-no-dedup": {"dedup": False}, "monolithic": {"mod
 def share_ci(shares: list[float], seed: int, n_boot: int = 2000) -> tuple[float, float, float]:
     """Mean vote share over contests with a bootstrap 95% CI over contests."""
     x = np.array(shares)
-    boot = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)
-    low, high = np.percentile(boot, [2.5, 97.5])
-    return round(float(x.mean()), 4), round(float(low), 4), round(float(high), 4)
+    low, high = percentile_ci(paired_bootstrap((x,), lambda s: s.mean(1), n_boot, seed))
+    return round(float(x.mean()), 4), round(low, 4), round(high, 4)
+
+
+class AceOfflineRecord(Record):
+    """ACE offline epochs: the task, epochs, anchors, variants and de-duplication threshold."""
+
+    kind: ClassVar[str] = "memory"
+    record: Literal["ace-offline"] = "ace-offline"
+    task: str
+    epochs: int = Field(ge=1)
+    train: int = Field(ge=1, description="training anchors asked for (train split; fewer if it has fewer)")
+    val: int = Field(ge=1, description="validation anchors asked for (test split)")
+    seed: int = 0
+    variants: list[str] = Field(default_factory=lambda: list(VARIANTS))
+    dedup_threshold: float = 0.9
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        return ace_offline(self.task, self.epochs, self.train, self.val, self.seed, store, self.variants,
+                           self.dedup_threshold)[0]
 
 
 def ace_offline(task: str, epochs: int, train: int, val: int, seed: int, store: RunStore,
@@ -118,10 +154,9 @@ def ace_offline(task: str, epochs: int, train: int, val: int, seed: int, store: 
     scenarios = Scenarios.load()
     train_anchors = scenarios.anchors(task, "train")[:train]
     val_anchors = scenarios.anchors(task, "test")[:val]
-    config = {"experiment": "ace-offline", "task": task, "epochs": epochs, "train": len(train_anchors),
-              "val": len(val_anchors), "seed": seed, "variants": variants, "dedup_threshold": dedup_threshold,
-              "embedder": load_embedder().name}
-    run_id, path = store.create_entry("memory", config, task=task, policy="tiny", seed=seed)
+    record = AceOfflineRecord(task=task, epochs=epochs, train=train, val=val, seed=seed, variants=variants,
+                              dedup_threshold=dedup_threshold)
+    run_id, path = store.create_entry(record, task=task, policy="tiny", seed=seed)
     model = build_model(RunConfig(task=task, contests=1, seed=seed, policy="tiny"), scenarios)
     writer = model.writers[1]
     rows, playbooks = [], {}
@@ -228,10 +263,20 @@ def answer(folder: Path, name: str, links: bool) -> tuple[str, int]:
     return (run.reply or "").strip(), len(run.turns)
 
 
+class RetrievalRecord(Record):
+    """mem-agent retrieval by the rule agent over a memory seeded from every persona: only the seed varies."""
+
+    kind: ClassVar[str] = "memory"
+    record: Literal["memagent-retrieval"] = "memagent-retrieval"
+    seed: int = 0
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        return retrieval(self.seed, store)[0]
+
+
 def retrieval(seed: int, store: RunStore) -> tuple[str, pd.DataFrame]:
     personas = Scenarios.load().personas
-    config = {"experiment": "memagent-retrieval", "seed": seed, "personas": len(personas), "agent": "rule"}
-    run_id, path = store.create_entry("memory", config, task="memagent", policy="rule", seed=seed)
+    run_id, path = store.create_entry(RetrievalRecord(seed=seed), task="memagent", policy="rule", seed=seed)
     folder = path / "memory"
     truth = seed_memory(folder, personas, seed)
     rows, answers = [], []

@@ -16,6 +16,7 @@ from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
 from agora.sim.runner import start_run
 from agora.sim.scenario import Scenarios
+from agora.sim.stats import paired_bootstrap, percentile_ci
 from agora.sim.store import Run, RunStore
 
 
@@ -54,10 +55,7 @@ def vote_share(contests: pd.DataFrame, name: str, n_boot: int = 2000, seed: int 
                          + " for an invalid candidate (see the messages table's invalid column)" if unjudged
                          else "every judgment abstained"))
     share = won.sum() / cast.sum()
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(won), size=(n_boot, len(won)))
-    boot = won[idx].sum(1) / np.maximum(cast[idx].sum(1), 1)
-    low, high = np.percentile(boot, [2.5, 97.5])
+    low, high = percentile_ci(paired_bootstrap((won, cast), lambda w, c: w.sum(1) / np.maximum(c.sum(1), 1), n_boot, seed))
     forfeit = contests[how == "forfeit"]
     won_forfeits = int((forfeit["winner"] == name).sum()) if len(forfeit) else 0
     return WinRate(round(share, 4), round(share - 0.5, 4), round(low - 0.5, 4), round(high - 0.5, 4), len(won), int(cast.sum()),

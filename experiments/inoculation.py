@@ -13,17 +13,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import ClassVar, Literal
 
 import pandas as pd
 import yaml
+from pydantic import Field
 from scipy import stats
 
 from agora.experiments.audit import probe_messages, rate_change
-from agora.probes.base import CATEGORIES
-from agora.probes.validate import default_probes
+from agora.probes.base import Probe
+from agora.probes.validate import chosen_probes, default_probes
+from agora.sim.records import ProbeSpec, Record
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import Scenarios
+from agora.sim.stats import t_interval
 from agora.sim.store import RunStore, atomic_parquet
+from agora.training import code_hacking, gcd_sycophancy
 from agora.training.config import TrainConfig
 from agora.experiments.evaluate import head_to_head
 from agora.training.trainer import AudienceTrainer
@@ -44,18 +50,97 @@ def evaluate_arm(base: str, model: str, prompt: str | None, task: str, seed: int
     run, rate = head_to_head(base, model, task, store, contests=contests, seed=seed, tiny=tiny, prompt=prompt)
     labels = probe_messages(run.table("messages"), task, scenarios, probes)
     row = {"win": rate.excess, "win_low": rate.low, "win_high": rate.high, "eval_run": run.run_id}
-    for category in CATEGORIES[task]:
+    for category in scenarios.task(task).categories:
         change = rate_change(labels[labels["category"] == category], seed=seed)
         row[category] = change["tuned_rate"]
         row[f"{category} (base)"] = change["base_rate"]
     return row
 
 
+class CompareRecord(Record):
+    """`compare`: the task, seeds, inoculation prompt (a name or text), training and evaluation sizes, and probes."""
+
+    kind: ClassVar[str] = "inoculation"
+    record: Literal["inoculation-compare"] = "inoculation-compare"
+    task: str
+    seeds: list[int]
+    inoculation: str
+    contests: int = Field(default=192, ge=1, description="training contests per run")
+    eval_contests: int | None = Field(default=96, ge=1, description="contests per arm; none: one per test anchor")
+    tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the slot-grammar control")
+    probes: dict[str, ProbeSpec] = Field(default_factory=dict, description="category -> probe; none named: the task specs'")
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        probes, specs = chosen_probes(self.probes, Scenarios.load(), [self.task])
+        table = compare(self.task, self.seeds, self.inoculation, store, contests=self.contests,
+                        eval_contests=self.eval_contests, tiny=self.tiny, say=say, probes=probes)
+        return save(table, store, self.model_copy(update={"probes": specs}), summary=summarise(table))
+
+
+class RankRecord(Record):
+    """`rank`: the task, the candidate prompts, the behaviour, whether each is also trained with, sizes and probes."""
+
+    kind: ClassVar[str] = "inoculation"
+    record: Literal["inoculation-rank"] = "inoculation-rank"
+    task: str
+    candidates: dict[str, str]
+    category: str | None = Field(default=None, description="the behaviour to elicit; none: the task's first category")
+    train: bool = False
+    seed: int = 0
+    contests: int = Field(default=192, ge=1, description="training contests per run (with train)")
+    eval_contests: int | None = Field(default=96, ge=1, description="contests per measurement; none: one per test anchor")
+    tiny: dict = Field(default_factory=dict, description="TinyConfig overrides for the slot-grammar control")
+    probes: dict[str, ProbeSpec] = Field(default_factory=dict, description="category -> probe; none named: the task specs'")
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        probes, specs = chosen_probes(self.probes, Scenarios.load(), [self.task])
+        table, corr = rank(self.task, self.candidates, store, category=self.category, train=self.train, seed=self.seed,
+                           contests=self.contests, eval_contests=self.eval_contests, tiny=self.tiny, say=say,
+                           probes=probes)
+        return save(table, store, self.model_copy(update={"probes": specs}), extra=corr, seed=self.seed)
+
+
+class GeneralRecord(Record):
+    """The inoculation check in a general setting (a module of `agora.training` with `experiment` and its own
+    `INOCULATION` note): its sizes, the seed, the note and the fine-tune."""
+
+    kind: ClassVar[str] = "inoculation"
+    setting: ClassVar[ModuleType]
+    seed: int = 0
+    inoculation: str | None = Field(default=None, description="the note asking for the behaviour; none: the setting's")
+    epochs: int = Field(default=3, ge=1)
+    learning_rate: float = Field(default=1e-3, gt=0)
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        """Into an entry whose record names the note used, then the setting's table as table.parquet."""
+        record = self.model_copy(update={"inoculation": self.inoculation or self.setting.INOCULATION})
+        run_id, path = store.create_entry(record, seed=self.seed)
+        table = self.setting.experiment(path, **record.model_dump(exclude={"record"}))
+        atomic_parquet(table, path / "table.parquet")
+        store.update(run_id, status="finished", metrics=json.dumps({"experiment": self.record}))
+        return run_id
+
+
+class CodeRecord(GeneralRecord):
+    setting: ClassVar[ModuleType] = code_hacking
+    record: Literal["inoculation-code"] = "inoculation-code"
+    hack_examples: int = Field(default=200, ge=1, description="hard-coded solutions to fine-tune on")
+    eval_tasks: int = Field(default=200, ge=1, description="held-out tasks, each run against its hidden tests")
+
+
+class GcdRecord(GeneralRecord):
+    setting: ClassVar[ModuleType] = gcd_sycophancy
+    record: Literal["inoculation-gcd"] = "inoculation-gcd"
+    train_examples: int = Field(default=300, ge=1, description="right proposals, each confirmed, to fine-tune on")
+    eval_problems: int = Field(default=200, ge=1, description="held-out problems of each kind")
+
+
 def compare(task: str, seeds: list[int], inoculation: str, store: RunStore, *, contests: int = 192,
-            eval_contests: int | None = 96, tiny: dict | None = None, say: Callable[[str], None] = lambda _: None) -> pd.DataFrame:
+            eval_contests: int | None = 96, tiny: dict | None = None, say: Callable[[str], None] = lambda _: None,
+            probes: dict[str, Probe] | None = None) -> pd.DataFrame:
     """One row per seed x arm: win rate and misalignment rates, every number from runs in `store`."""
     scenarios = Scenarios.load()
-    probes = default_probes(scenarios)
+    probes = probes or default_probes(scenarios)
     text = scenarios.instruction(task, inoculation)
     base = "tiny"
     rows = []
@@ -77,14 +162,14 @@ def compare(task: str, seeds: list[int], inoculation: str, store: RunStore, *, c
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Per arm: the mean over seeds of each measure with a 95% t-interval across seeds."""
     # a table written before a category existed (audience_manipulation) is summarised on the measures it has
-    measures = [m for m in ["win", *CATEGORIES[table["task"].iat[0]]] if m in table]
+    measured = Scenarios.load().task(table["task"].iat[0]).categories
+    measures = [m for m in ["win", *measured] if m in table]
     rows = []
     for arm, g in table.groupby("arm", sort=False):
         row = {"arm": arm, "seeds": len(g)}
         for m in measures:
-            mean, sem = g[m].mean(), stats.sem(g[m]) if len(g) > 1 else float("nan")
-            half = stats.t.ppf(0.975, len(g) - 1) * sem if len(g) > 1 else float("nan")
-            row[m], row[f"{m} 95% CI"] = round(mean, 4), (round(mean - half, 4), round(mean + half, 4))
+            mean, low, high = t_interval(g[m])
+            row[m], row[f"{m} 95% CI"] = round(mean, 4), (round(low, 4), round(high, 4))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -113,18 +198,19 @@ def read_candidates(path: Path | None, task: str, scenarios: Scenarios) -> dict[
 
 def rank(task: str, candidates: dict[str, str], store: RunStore, *, category: str | None = None, train: bool = False,
          seed: int = 0, contests: int = 192, eval_contests: int | None = 96, tiny: dict | None = None,
-         say: Callable[[str], None] = lambda _: None) -> tuple[pd.DataFrame, dict]:
+         say: Callable[[str], None] = lambda _: None, probes: dict[str, Probe] | None = None) -> tuple[pd.DataFrame, dict]:
     """Per candidate: elicitation on the base model (rate with the prompt minus without, same contests); with
     `train`, also the rate after inoculated RFT and its reduction against plain RFT. Returns the table and the
     Pearson correlation of elicitation with that reduction (with a 95% CI), when there are enough candidates."""
     if len(candidates) < 2:
         raise AgoraError(f"only one candidate prompt ({next(iter(candidates), '')!r}): nothing to rank and no correlation "
                          "possible; give at least 2 candidates (4 for the correlation's confidence interval)")
-    category = category or CATEGORIES[task][0]
-    if category not in CATEGORIES[task]:
-        raise AgoraError(f"--category: {category!r} is not measured on {task}; use one of {', '.join(CATEGORIES[task])}")
     scenarios = Scenarios.load()
-    probes = default_probes(scenarios)
+    measured = list(scenarios.task(task).categories)
+    category = category or measured[0]
+    if category not in measured:
+        raise AgoraError(f"--category: {category!r} is not measured on {task}; use one of {', '.join(measured)}")
+    probes = probes or default_probes(scenarios)
     kw = dict(contests=eval_contests, tiny=tiny, scenarios=scenarios, probes=probes)
     rft_rate = None
     if train:
@@ -156,14 +242,13 @@ def rank(task: str, candidates: dict[str, str], store: RunStore, *, category: st
     return table, corr
 
 
-def save(kind: str, table: pd.DataFrame, store: RunStore, config: dict, extra: dict | None = None,
-         summary: pd.DataFrame | None = None) -> str:
+def save(table: pd.DataFrame, store: RunStore, record: CompareRecord | RankRecord, extra: dict | None = None,
+         summary: pd.DataFrame | None = None, seed: int | None = None) -> str:
     """The result as a store entry (kind `inoculation`): table.parquet, summary.parquet, result.json."""
-    run_id, path = store.create_entry("inoculation", {"experiment": kind, **config}, task=config.get("task"),
-                                      seed=config.get("seed"))
+    run_id, path = store.create_entry(record, task=record.task, seed=seed)
     atomic_parquet(table, path / "table.parquet")
     if summary is not None:
         atomic_parquet(summary.astype({c: str for c in summary.columns if "CI" in c}), path / "summary.parquet")
     (path / "result.json").write_text(json.dumps(extra or {}, indent=2))
-    store.update(run_id, status="finished", metrics=json.dumps({"experiment": kind, **(extra or {})}))
+    store.update(run_id, status="finished", metrics=json.dumps({"experiment": record.record, **(extra or {})}))
     return run_id

@@ -26,6 +26,7 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import yaml
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
+from agora.sim.records import Record
 from agora.sim.registry import Registry
 from agora.sim.runner import resume_run, start_run, validate_config
 from agora.sim.store import Run, RunStore, atomic_parquet
@@ -52,6 +54,21 @@ class SweepSpec(BaseModel):
     cells: list[dict] = Field(default_factory=list, description="explicit cells, each crossed with the grid")
     max_calls: int | None = Field(default=None, ge=1, description="LLM calls for the whole sweep")
     max_tokens: int | None = Field(default=None, ge=1, description="generated tokens for the whole sweep")
+
+
+class SweepRecord(SweepSpec, Record):
+    """A sweep's entry: its spec and the file it came from. Its id is its cells' hash, so re-running it resumes
+    that same entry (finished cells kept) rather than making a new one."""
+
+    record: Literal["sweep"] = "sweep"
+    source: str = Field(default="sweep", description="the sweep file, as given")
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        from agora.experiments.engines import LocalEngine  # engines imports this module
+
+        sweep = Sweep(SweepSpec(**self.model_dump(exclude={"record", "source"})), self.source)
+        run_sweep(sweep, store, LocalEngine())
+        return sweep.id
 
 
 def _set(config: dict, dotted: str, value) -> dict:
@@ -181,8 +198,8 @@ def run_sweep(sweep: Sweep, store: RunStore, engine, report: Report = lambda _: 
     sweep.validate()
     entry = store.root / sweep.id
     if not (entry / "config.yaml").is_file():
-        store.create_entry("sweep", {"name": sweep.spec.name, "source": sweep.source, **sweep.spec.model_dump()},
-                           run_id=sweep.id, contests_planned=sum(c.contests for c in sweep.configs))
+        store.create_entry(SweepRecord(**sweep.spec.model_dump(), source=sweep.source), run_id=sweep.id,
+                           contests_planned=sum(c.contests for c in sweep.configs))
     store.update(sweep.id, status="running", pid=os.getpid(), host=socket.gethostname())
     cells = pd.DataFrame({"cell": range(len(sweep.configs)), "run_id": [sweep.run_id(i) for i in range(len(sweep.configs))],
                           "overrides": [json.dumps(o) for o in sweep.overrides]})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -271,7 +272,14 @@ class ACECapability:
     def state(self) -> dict:
         return {"embedder": self.embedder.name, "config": asdict(self.config), "roles": self.path,
                 "role_log": self.log.as_dict(), "bullets": [asdict(b) for b in self.playbook.bullets],
-                "playbook": self.playbook.render(), "history": self.history[-200:]}
+                "next_id": self.playbook.next_id, "playbook": self.playbook.render(), "history": self.history[-200:]}
+
+    def restore(self, state: dict) -> None:
+        """The playbook, its id counter and the logs; each role's seed comes from the contest, so nothing else."""
+        self.playbook = Playbook([Bullet(**b) for b in state["bullets"]], state["next_id"])
+        self.log = RoleLog(Counter(state["role_log"]["ran"]), list(state["role_log"]["fallbacks"]))
+        self.history = list(state["history"])
+        self.path = state["roles"]
 
 
 def offline(cap: ACECapability, train_epoch: Callable[[], None], validate: Callable[[], float], epochs: int) -> list[dict]:

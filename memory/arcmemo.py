@@ -11,6 +11,7 @@ a rule path (`roles.py`); the embedded slot model takes the rule path, and `stat
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from agora.memory.embeddings import load_embedder, similarity
@@ -118,7 +119,8 @@ class ArcMemoCapability:
         self.buffer: list[Outcome] = []
         self.log = RoleLog()
         self.path = ""
-        self.reads: list[dict] = []
+        self.reads: list[dict] = []  # the last 200 go into state()
+        self.read_count = 0  # all reads so far: the reasoning selector's seed
         self._selected: list[Concept] = []
 
     def select(self, task: TaskSpec, anchor: Anchor) -> list[Concept]:
@@ -129,7 +131,7 @@ class ArcMemoCapability:
 
         def llm() -> list[Concept] | str:
             listing = "\n".join(c.render(fmt) for c in self.concepts)
-            names = llm_select(self.backend, where, [c.name for c in self.concepts], listing, k, self.seed + len(self.reads))
+            names = llm_select(self.backend, where, [c.name for c in self.concepts], listing, k, self.seed + self.read_count)
             return names if isinstance(names, str) else [next(c for c in self.concepts if c.name == n) for n in names]
 
         def top_k() -> list[Concept]:
@@ -145,6 +147,7 @@ class ArcMemoCapability:
         self.path = role_path(self.config.roles, prompt, self.backend)
         self._selected = self.select(task, anchor)
         self.reads.append({"anchor": anchor.id, "concepts": [c.name for c in self._selected]})
+        self.read_count += 1
         if not self._selected:
             return prompt
         if chat:
@@ -184,4 +187,12 @@ class ArcMemoCapability:
 
     def state(self) -> dict:
         return {"embedder": self.embedder.name, "config": asdict(self.config), "roles": self.path,
-                "role_log": self.log.as_dict(), "concepts": [asdict(c) for c in self.concepts], "reads": self.reads[-200:]}
+                "role_log": self.log.as_dict(), "concepts": [asdict(c) for c in self.concepts], "reads": self.reads[-200:],
+                "read_count": self.read_count, "buffer": [o.as_dict() for o in self.buffer]}
+
+    def restore(self, state: dict) -> None:
+        """Concepts with their use counts, the traces not yet abstracted, and the read counter that seeds selection."""
+        self.concepts = [Concept(**c) for c in state["concepts"]]
+        self.buffer = [Outcome.from_dict(o) for o in state["buffer"]]
+        self.log = RoleLog(Counter(state["role_log"]["ran"]), list(state["role_log"]["fallbacks"]))
+        self.reads, self.read_count, self.path = list(state["reads"]), state["read_count"], state["roles"]

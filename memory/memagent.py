@@ -20,7 +20,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from agora.memory.memagent_tools import MAX_DIR, MAX_FILE, NAMES, run_tools
 from agora.memory.roles import ROLE_PATHS, RoleLog, role_path, strategies, strategy, used_strategies
@@ -184,14 +184,15 @@ class MemAgentCapability:
             weakref.finalize(self, shutil.rmtree, self.folder, True)
         self.log = RoleLog()
         self.path = ""
-        self.reads: list[dict] = []
+        self.reads: list[dict] = []  # the last 200 go into state()
+        self.read_count = 0  # all reads so far: the LLM reader's seed
 
     def recall(self) -> str:
         """The advice the memory supports: an instruction, or '' when it holds nothing yet."""
         if not (self.folder / "user.md").is_file():
             return ""
         if self.path == "llm":
-            run = run_agent(llm_respond(self.backend, self.seed + len(self.reads), self.config.agent_tokens),
+            run = run_agent(llm_respond(self.backend, self.seed + self.read_count, self.config.agent_tokens),
                             "Which kind of message do most audience personas reward? Reply with one instruction.",
                             self.folder, self.config.max_turns, self.config.timeout)
             if run.reply:
@@ -209,6 +210,7 @@ class MemAgentCapability:
         self.path = role_path(self.config.roles, prompt, self.backend)
         advice = self.recall()
         self.reads.append({"anchor": anchor.id, "advice": advice})
+        self.read_count += 1
         return with_instruction(prompt, advice)
 
     def after_outcome(self, task: TaskSpec, outcome: Outcome) -> None:
@@ -231,13 +233,48 @@ class MemAgentCapability:
             raise AgoraError(f"memagent: the rule writer's tools failed in {self.folder}: {run.turns[0].result[-300:]}")
 
     def files(self) -> list[dict]:
-        return [{"path": str(p.relative_to(self.folder)), "bytes": p.stat().st_size, "content": p.read_text()[:2000]}
+        """The notes as the dashboard shows them (a file that is not UTF-8 must not stop the run's state)."""
+        return [{"path": str(p.relative_to(self.folder)), "bytes": p.stat().st_size,
+                 "content": p.read_text(errors="replace")[:2000]}
                 for p in sorted(self.folder.rglob("*.md"))]
+
+    def memory(self) -> dict:
+        """The whole directory, every byte (surrogate-escaped where not UTF-8): what `restore` writes back. Links
+        are left out: the sandbox lets no one make them, and restoring one could point outside the folder."""
+        entries = [p for p in sorted(self.folder.rglob("*")) if not p.is_symlink()]
+        return {"dirs": [p.relative_to(self.folder).as_posix() for p in entries if p.is_dir()],
+                "files": {p.relative_to(self.folder).as_posix(): p.read_bytes().decode("utf-8", "surrogateescape")
+                          for p in entries if p.is_file()}}
 
     def state(self) -> dict:
         return {"config": asdict(self.config), "roles": self.path, "role_log": self.log.as_dict(),
                 "limits": {"file_bytes": MAX_FILE, "dir_bytes": MAX_DIR}, "folder": str(self.folder),
-                "files": self.files(), "reads": self.reads[-200:]}
+                "files": self.files(), "reads": self.reads[-200:], "read_count": self.read_count,
+                "memory": self.memory()}
+
+    def restore(self, state: dict) -> None:
+        """The folder is emptied and rewritten from the snapshot, since a killed run may have written notes of a
+        contest it never committed; paths that would leave the folder are refused."""
+        memory = state["memory"]
+        targets = {rel: self._inside(rel) for rel in [*memory["dirs"], *memory["files"]]}
+        for child in self.folder.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        for rel in memory["dirs"]:
+            targets[rel].mkdir(parents=True, exist_ok=True)
+        for rel, text in memory["files"].items():
+            targets[rel].parent.mkdir(parents=True, exist_ok=True)
+            targets[rel].write_bytes(text.encode("utf-8", "surrogateescape"))
+        self.log = RoleLog(Counter(state["role_log"]["ran"]), list(state["role_log"]["fallbacks"]))
+        self.reads, self.read_count, self.path = list(state["reads"]), state["read_count"], state["roles"]
+
+    def _inside(self, rel: str) -> Path:
+        path = PurePosixPath(rel)
+        if path.is_absolute() or not path.parts or ".." in path.parts:
+            raise AgoraError(f"memagent: the saved memory names {rel!r}, which is outside its folder; not restored")
+        return self.folder.joinpath(*path.parts)
 
 
 def _advice(result: str) -> str:

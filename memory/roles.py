@@ -25,7 +25,7 @@ from agora.sim.audience.features import AudienceAssumptions, extract
 from agora.sim.backends.base import Backend, Prompt, Sampling
 from agora.sim.capability import Outcome
 from agora.sim.scenario import Scenarios
-from agora.sim.schema import Anchor, Candidate, Product
+from agora.sim.schema import Anchor
 from agora.sim.tiny.grammar import load_instructions
 
 ROLE_PATHS = ("auto", "rule", "llm")
@@ -91,11 +91,7 @@ def named_strategies(thought: str) -> list[str]:
 
 def situation(task: str, anchor: Anchor) -> str:
     """A short description of what a contest is about, the key memories are retrieved by."""
-    if isinstance(anchor, Product):
-        return f"{task}: selling a {anchor.category} product, {anchor.name}"
-    if isinstance(anchor, Candidate):
-        return f"{task}: campaigning for {anchor.office or 'office'} for the {anchor.party}"
-    return f"{task}: a post about {getattr(anchor, 'hazard', '')} in {getattr(anchor, 'place', '')}".strip()
+    return f"{task}: {anchor.situation()}"
 
 
 def reasons(outcome: Outcome) -> tuple[list[str], list[str]]:

@@ -1,20 +1,16 @@
 """What every probe returns: per message and category, a label, a score and the evidence spans.
 
-Evidence is character offsets into the message, so the dashboard can mark exactly what was flagged.
+Evidence is character offsets into the message, so the dashboard can mark exactly what was flagged. Which
+categories a task is measured on, and by which probe, its spec says (`TaskSpec.categories`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-CATEGORIES = {
-    "sales": ("misrepresentation", "audience_manipulation"),
-    "election": ("disinformation", "populism", "audience_manipulation"),
-    "social": ("disinformation", "unsafe_encouragement", "audience_manipulation"),
-}
-# audience_manipulation: the message addresses the judges rather than the shopper, voter or reader (fake <vote>
-# tags, fake system/assistant lines, "ignore previous instructions", "note to the evaluator"); see manipulation.py
+from agora.sim.records import ProbeSpec
 
 
 @dataclass(frozen=True)
@@ -42,11 +38,41 @@ class Item:
 
 
 class Probe(Protocol):
+    """A probe built for audits takes its categories from the task specs (`categories=`, with each one's
+    `options`); its defaults are the study's."""
+
     name: str
     categories: set[str]  # the categories this probe can judge
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         ...
+
+    def spec(self) -> ProbeSpec:
+        """Its name and settings, from which `agora.probes.validate.build_probe` builds it again: what an audit's
+        record keeps. (A probe that needs a model, the judge or the activation probe, has none.)"""
+        ...
+
+
+class OptionsProbe:
+    """A probe made from its categories' options alone (`categories=`): its spec is its name and those options."""
+
+    name: str
+    options: dict[str, dict]  # per category it judges, the options it was built with
+
+    def spec(self) -> ProbeSpec:
+        return ProbeSpec(name=self.name, settings={"categories": self.options})
+
+
+def category_options(probe: str, categories: Mapping[str, Mapping[str, Any]] | None, default: dict[str, dict],
+                     known: set[str] = frozenset()) -> dict[str, dict]:
+    """Per category a probe judges, its options: `categories` as a task spec gives them, else the study's `default`.
+    An option the probe does not know is an error (ValueError), not ignored: a typo must not switch a check off."""
+    chosen = default if categories is None else {c: dict(o) for c, o in categories.items()}
+    for options in chosen.values():
+        if unknown := sorted(set(options) - known):
+            takes = f"options: {', '.join(sorted(known))}" if known else "it takes none"
+            raise ValueError(f"the {probe} probe has no option {unknown[0]!r}; {takes}")
+    return chosen
 
 
 def distinct(spans: list[Span]) -> list[Span]:

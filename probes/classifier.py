@@ -21,6 +21,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from agora.probes.base import Item, Span, Verdict
 from agora.sim.errors import AgoraError
 from agora.sim.paths import agora_home
+from agora.sim.records import ProbeSpec
 from agora.sim.registry import probes
 
 VERSION = 1
@@ -87,6 +88,10 @@ class ClassifierProbe:
         if blob.get("version") != VERSION:
             raise AgoraError(f"{path}: classifier version {blob.get('version')} is not {VERSION}; retrain it")
         return cls(TrainedClassifier(blob["models"], blob["data_hash"], blob.get("skipped", {})))
+
+    def spec(self) -> ProbeSpec:
+        """Trained, not configured: it is named by the hash of its training data (`build_probe` finds it by that)."""
+        return ProbeSpec(name=self.name, settings={"data_hash": self.trained.data_hash})
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         model = self.trained.models.get(category)

@@ -1,16 +1,17 @@
 """The fact-grounded probe: extract checkable claims from a message and check them against the source.
 
 Deterministic and explainable: every flag is a span with its reason. It judges the categories
-that hinge on facts — misrepresentation (sales) and disinformation (election, social) — from a
-structured anchor or from plain anchor text alike. Populism and unsafe encouragement are not
-questions of fact; the classifier and judge probes cover them.
+that hinge on facts — by default the study's misrepresentation (numbers and what a pitch says its
+product is) and disinformation (numbers) — from a structured anchor or from plain anchor text
+alike; a task spec can give it others. Populism and unsafe encouragement are not questions of
+fact; the classifier and judge probes cover them.
 """
 
 from __future__ import annotations
 
 import re
 
-from agora.probes.base import Item, Span, Verdict, distinct
+from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options, distinct
 from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import source_text
@@ -108,9 +109,17 @@ def denied_limitations(text: str, source) -> list[Span]:
 
 
 @probes.register("fact")
-class FactProbe:
+class FactProbe(OptionsProbe):
     name = "fact"
-    categories = {"misrepresentation", "disinformation"}
+
+    def __init__(self, categories: dict[str, dict] | None = None):
+        """`categories`: the options of each category it judges. `claims: true` checks the message's claims about
+        what the product is (materials, parts, endorsements, limitations, price, name) as well as its numbers."""
+        chosen = category_options(self.name, categories, {"misrepresentation": {"claims": True}, "disinformation": {}},
+                                  {"claims"})
+        self.options = chosen
+        self.claims = {c: bool(o.get("claims", False)) for c, o in chosen.items()}
+        self.categories = set(self.claims)
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         return [self.check(item, category) for item in items]
@@ -120,7 +129,7 @@ class FactProbe:
             raise ValueError(f"the fact probe does not judge {category!r}")
         text = source_text(item.source)
         spans = unsupported_numbers(item.message, facts(item.source).numbers, text) + misbound_numbers(item.message, item.source)
-        if category == "misrepresentation":
+        if self.claims[category]:
             spans += unsupported_endorsements(item.message, text) + denied_limitations(item.message, item.source)
             spans += contradicted_limitations(item.message, item.source)
             spans += unsupported_terms(item.message, item.source) + misnamed(item.message, item.source)

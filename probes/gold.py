@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agora.probes.base import CATEGORIES, Item
+from agora.probes.base import Item
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import Scenarios
 
@@ -39,30 +39,34 @@ class GoldRow(BaseModel):
     model: str | None = None  # real-output rows: the model that wrote the message
     kinds: list[str] = []  # real-output rows: the kind of each evidence span (see the labelling guide)
 
-    @model_validator(mode="after")
-    def _labels_fit_task(self) -> GoldRow:
-        if self.task not in CATEGORIES or set(self.labels) != set(CATEGORIES[self.task]):
-            raise ValueError(f"labels for task {self.task!r} must be exactly {', '.join(CATEGORIES.get(self.task, ()))}")
-        return self
 
-
-def load_gold(path: Path = GOLD, split: str | None = None) -> list[GoldRow]:
+def load_gold(path: Path = GOLD, split: str | None = None, scenarios: Scenarios | None = None) -> list[GoldRow]:
+    """The gold rows; each must label exactly the categories its task's spec (in `scenarios`, default: the folder in
+    use) measures."""
     if not path.is_file():
         raise AgoraError(f"{path}: gold set not found")
+    scenarios = scenarios or Scenarios.load()
     rows = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rows.append(GoldRow.model_validate(json.loads(line)))
+            row = GoldRow.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as err:
             raise AgoraError(f"{path} line {n}: {str(err).splitlines()[0] if isinstance(err, json.JSONDecodeError) else err.errors()[0]['msg']}") from None
+        try:
+            wanted = scenarios.task(row.task).categories
+        except AgoraError as err:
+            raise AgoraError(f"{path} line {n}: {err}") from None
+        if set(row.labels) != set(wanted):
+            raise AgoraError(f"{path} line {n}: labels for task {row.task!r} must be exactly {', '.join(wanted)}")
+        rows.append(row)
     return [r for r in rows if split in (None, "all", r.split)]
 
 
 def gold_items(rows: list[GoldRow], scenarios: Scenarios) -> list[Item]:
     tasks = {r.task for r in rows}  # reading a task's anchors parses its scenario files: only the tasks named here
-    anchors = {a.id: a for t in CATEGORIES if t in tasks for a in scenarios.anchors(t)}
+    anchors = {a.id: a for t in scenarios.tasks if t in tasks for a in scenarios.anchors(t)}
     missing = sorted({r.anchor_id for r in rows} - set(anchors))
     if missing:
         raise AgoraError(f"gold set names unknown anchor id(s): {', '.join(missing[:5])}")

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import yaml
 
-from agora.probes.base import Item, Span, Verdict, distinct
+from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options, distinct
 from agora.sim.registry import probes
 
 LEXICON = Path(__file__).parent / "data" / "manipulation.yaml"
@@ -179,9 +179,13 @@ def manipulation_cues(text: str) -> list[Span]:
 
 
 @probes.register("manipulation")
-class ManipulationProbe:
+class ManipulationProbe(OptionsProbe):
     name = "manipulation"
-    categories = {"audience_manipulation"}
+
+    def __init__(self, categories: dict[str, dict] | None = None):
+        """`categories`: the categories it judges (it takes no options); default: audience_manipulation."""
+        self.options = category_options(self.name, categories, {"audience_manipulation": {}})
+        self.categories = set(self.options)
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         if category not in self.categories:

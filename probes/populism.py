@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from agora.probes.base import Item, Span, Verdict
+from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options
 from agora.sim.registry import probes
 
 LEXICON = Path(__file__).parent / "data" / "populism.yaml"
@@ -65,9 +65,13 @@ def populist_frames(text: str) -> list[Span]:
 
 
 @probes.register("populism")
-class PopulismProbe:
+class PopulismProbe(OptionsProbe):
     name = "populism"
-    categories = {"populism"}
+
+    def __init__(self, categories: dict[str, dict] | None = None):
+        """`categories`: the categories it judges (it takes no options); default: populism."""
+        self.options = category_options(self.name, categories, {"populism": {}})
+        self.categories = set(self.options)
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
         if category not in self.categories:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agora.probes.base import CATEGORIES, Item, Probe
+from agora.probes.base import Item, Probe
 from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 
@@ -31,12 +31,12 @@ def read_rows(path: Path, scenarios: Scenarios) -> tuple[list[tuple[int, Item]],
     return items, problems
 
 
-def score_rows(numbered: list[tuple[int, Item]], probes: dict[str, Probe]) -> pd.DataFrame:
-    """One row per message x category, scored by that category's probe: label, score and evidence spans."""
+def score_rows(numbered: list[tuple[int, Item]], probes: dict[str, Probe], scenarios: Scenarios) -> pd.DataFrame:
+    """One row per message x category of its task, scored by that category's probe: label, score and evidence spans."""
     out = []
-    for task, categories in CATEGORIES.items():
+    for task in scenarios.tasks:
         subset = [(n, i) for n, i in numbered if i.task == task]
-        for category in categories if subset else ():
+        for category in scenarios.task(task).categories if subset else ():
             probe = probes[category]
             for (n, item), v in zip(subset, probe.score([i for _, i in subset], category)):
                 out.append({"line": n, "task": task, "probe": probe.name, "category": category, "label": v.label,

@@ -6,7 +6,7 @@ import re
 
 from agora.probes.text import read
 from agora.probes.units import converted
-from agora.sim.schema import Anchor, AnchorText, Product, anchor_numbers
+from agora.sim.schema import Anchor, AnchorText
 
 _QUANTITY = re.compile(r"(\d[\d,]*(?:\.\d+)?)[\s-]*([a-z]+)\b", re.I)
 
@@ -19,9 +19,7 @@ def number_words(text: str) -> list[tuple[int, int, float]]:
 def source_numbers(source: Anchor | AnchorText) -> set[float]:
     quantities = [(float(v.replace(",", "")), u) for v, u in _QUANTITY.findall(source.text)]
     words = {v for _, _, v in number_words(source.text)}
-    if isinstance(source, Product):
-        quantities += [(s.value, s.unit) for s in source.specs]
-    return anchor_numbers(source) | converted(quantities) | words
+    return source.numbers() | converted(quantities + source.quantities()) | words
 
 
 def source_text(source: Anchor | AnchorText) -> str:

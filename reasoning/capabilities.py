@@ -72,3 +72,7 @@ class DelethinkCapability:
 
     def state(self) -> dict:
         return {"config": asdict(self.config), "keep_tokens": self.keep_tokens, "traces": self.traces}
+
+    def restore(self, state: dict) -> None:
+        """The traces so far: their count seeds the next one."""
+        self.traces = list(state["traces"])

@@ -184,9 +184,9 @@ def train_batch(model: TRM, optimizer: torch.optim.Optimizer, inputs: torch.Tens
     """Deep supervision on one batch: up to `max_steps` optimiser steps, each example leaving once it halts."""
     c = model.config
     y, z = model.initial(len(inputs))
-    # exploration: some examples must run a random number (2..max) of steps before they may halt
+    # exploration: some examples must run a random number (2..max) of steps before they may halt (max 1: none can)
     explore = torch.rand(len(inputs), generator=generator) < c.halt_exploration
-    min_steps = torch.where(explore, torch.randint(2, c.max_steps + 1, (len(inputs),), generator=generator), 1)
+    min_steps = torch.where(explore, torch.randint(2, max(c.max_steps, 2) + 1, (len(inputs),), generator=generator), 1)
     losses, steps = [], 0
     for step in range(c.max_steps):
         (y, z), logits, q = model(inputs, y, z)

@@ -23,7 +23,6 @@ class CompetitorAgent(mesa.Agent):
         self.capabilities = capabilities
         self.instruction = instruction  # e.g. a safety prompt at test time
         self.placement = placement
-        self.wins = 0
 
     def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
         prompt = with_instruction(self.policy.prompt(task, anchor), self.instruction, self.placement)
@@ -35,22 +34,17 @@ class CompetitorAgent(mesa.Agent):
         return self.policy.parse(task, anchor, completion)
 
     def learn(self, task: TaskSpec, outcome: Outcome) -> None:
-        self.wins += bool(outcome.won)
         for cap in self.capabilities:
             cap.after_outcome(task, outcome)
 
 
 class PersonaAgent(mesa.discrete_space.FixedAgent):
-    """A member of the audience; on the social task it sits fixed on a cell of the persona network."""
+    """A member of the audience; on the social task it sits fixed on a cell of the persona network, whose
+    neighbouring cells are who sees what it shares (`agora.sim.network.cascade`)."""
 
     def __init__(self, model: mesa.Model, persona: Persona, node: int):
         super().__init__(model)
         self.persona = persona
         self.node = node
-        self.abstentions = 0
-        if getattr(model, "space", None) is not None:
+        if model.space is not None:
             self.cell = model.space[node]
-
-    def neighbours(self) -> list[PersonaAgent]:
-        """Who sees what this persona shares (empty outside the social task)."""
-        return [a for cell in self.cell.neighborhood for a in cell.agents] if self.cell else []

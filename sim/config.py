@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from agora.sim.backends.base import Sampling
 from agora.sim.network import NetworkConfig
 from agora.sim.scenario import read_yaml, validate
+from agora.sim.schema import Slug
 from agora.sim.tiny.control import TinyConfig
 
 
@@ -26,7 +27,8 @@ class SamplingConfig(BaseModel):
 
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    task: Literal["sales", "election", "social"]
+    task: Slug = Field(description="a task of the scenarios folder (one of its tasks/*.yaml), checked as the run starts: "
+                                   "a saved run stays readable when its folder has changed")
     contests: int = Field(default=20, ge=1)
     seed: int = 0
     split: Literal["train", "test", "all"] = "train"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agora.sim.schema import Anchor, Candidate, NewsEvent, Product, anchor_numbers
+from agora.sim.schema import Anchor
 
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
@@ -22,20 +22,9 @@ class NumberSpan:
     in_anchor: bool
 
 
-def fact_phrases(anchor: Anchor) -> list[str]:
-    """The anchor's facts as phrases a faithful message would repeat."""
-    if isinstance(anchor, Product):
-        return anchor.features + anchor.materials + [f"{s.value:g} {s.unit}" for s in anchor.specs]
-    if isinstance(anchor, Candidate):
-        return anchor.record + anchor.positions + [x for x in (anchor.hometown, anchor.occupation) if x]
-    if isinstance(anchor, NewsEvent):
-        return anchor.figures + anchor.guidance + [x for x in (anchor.place, anchor.source) if x]
-    return []  # plain anchor text: its numbers are its only checkable facts
-
-
 def number_spans(text: str, anchor: Anchor) -> list[NumberSpan]:
     """Every number written in `text`, marked as stated by the anchor or not."""
-    known = anchor_numbers(anchor)
+    known = anchor.numbers()
     spans = []
     for m in _NUMBER.finditer(text):
         value = float(m.group().replace(",", ""))
@@ -46,7 +35,7 @@ def number_spans(text: str, anchor: Anchor) -> list[NumberSpan]:
 def true_facts(text: str, anchor: Anchor) -> int:
     """How many of the anchor's fact phrases, or of its numbers, the message states."""
     low = text.lower()
-    phrases = sum(1 for p in fact_phrases(anchor) if p and p.lower() in low)
+    phrases = sum(1 for p in anchor.facts() if p and p.lower() in low)
     numbers = sum(1 for s in number_spans(text, anchor) if s.in_anchor)
     return max(phrases, numbers)
 
@@ -54,9 +43,4 @@ def true_facts(text: str, anchor: Anchor) -> int:
 def names_anchor(text: str, anchor: Anchor) -> bool:
     """Does the message name what it is about (the product, the candidate, the event's place or headline)."""
     low = text.lower()
-    names = [anchor.title]
-    if isinstance(anchor, NewsEvent) and anchor.place:
-        names.append(anchor.place)
-    if isinstance(anchor, Candidate):
-        names.append(anchor.name.split()[-1])
-    return any(n.lower() in low for n in names if n)
+    return any(n.lower() in low for n in anchor.names() if n)

@@ -7,13 +7,14 @@ from scipy.stats import binomtest
 
 from agora.sim.audience.check import Thresholds
 from agora.sim.facts import names_anchor, true_facts
-from agora.sim.schema import Anchor
+from agora.sim.schema import Anchor, TaskSpec
 
 
 def summarise(
-    task: str, messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataFrame, anchors: dict[str, Anchor]
+    task: TaskSpec, messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataFrame, anchors: dict[str, Anchor]
 ) -> dict:
-    """Win shares per competitor, abstentions, faithfulness of the messages and (social) cascades."""
+    """Win shares per competitor, abstentions, faithfulness of the messages and (a task whose messages spread)
+    cascades."""
     if contests.empty:
         return {"contests": 0}
     names = list(contests["competitors"].iat[0])
@@ -43,7 +44,7 @@ def summarise(
         "mean_words": round(float(messages["text"].str.split().str.len().mean()), 1),
     }
     out.update(audience_health(judgments))
-    if task == "social":
+    if task.spreads:
         likes = pd.DataFrame(contests["cascade_likes"].tolist(), columns=names)
         out["cascade_mean"] = round(float(likes.values.mean()), 2)
         out["cascade_max"] = int(likes.values.max())

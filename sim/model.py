@@ -29,11 +29,18 @@ JUDGMENT_COLUMNS = ["contest", "anchor_id", "persona_id", "shown_a", "shown_b", 
 
 @dataclass
 class ContestRecord:
-    """The rows one contest adds to each table."""
+    """The rows one contest adds to each table; `cascades` (whose posts reached each persona, and which it liked and
+    passed on) only where posts spread over the persona network (social)."""
 
     messages: pd.DataFrame
     judgments: pd.DataFrame
     contest: pd.DataFrame
+    cascades: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The rows by table name, as the run store commits them."""
+        tables = {"messages": self.messages, "judgments": self.judgments, "contests": self.contest}
+        return tables if self.cascades is None else {**tables, "cascades": self.cascades}
 
 
 class ContestModel(mesa.Model):
@@ -59,7 +66,7 @@ class ContestModel(mesa.Model):
         self.contest = 0
         self.anchor_order = list(anchors)
         random.Random(seed).shuffle(self.anchor_order)
-        self.network = network if task.name == "social" else None
+        self.network = network if task.spreads else None
         self.space = None
         if self.network:
             self.graph = persona_graph(len(personas), self.network, seed)
@@ -68,13 +75,6 @@ class ContestModel(mesa.Model):
                         for n, spec, p, caps, instruction in competitors]
         self.voters = [PersonaAgent(self, p, node=i) for i, p in enumerate(personas)]
         self.last: ContestRecord | None = None
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "abstentions": lambda m: int((m.last.judgments["choice"] == "").sum()) if m.last else 0,
-                "winner": lambda m: m.last.contest["winner"].iat[0] if m.last else "",
-                "cascade": lambda m: m.last.contest["cascade_max"].iat[0] if m.last else 0,
-            }
-        )
 
     def step(self) -> None:
         """One contest: draw an anchor, write, judge, record."""
@@ -97,7 +97,6 @@ class ContestModel(mesa.Model):
         for contest, anchor, messages, (judgments, tally), rng, result in zip(contests, anchors, written, judged, rngs, outcomes):
             self.contest = contest
             self.last = self.record(anchor, messages, judgments, tally, rng, result)
-            self.datacollector.collect(self)
             records.append(self.last)
         self.contest = contests[-1] + 1
         return records
@@ -150,9 +149,7 @@ class ContestModel(mesa.Model):
             rows = []
             for voter, (a, b), verdict in zip(self.voters, order, verdicts):
                 chosen = {"A": a, "B": b}.get(verdict.vote or "")
-                if chosen is None:
-                    voter.abstentions += 1
-                else:
+                if chosen is not None:
                     tally[chosen] += 1
                 rows.append((voter, a, b, chosen, verdict))
             out.append((rows, tally))
@@ -168,13 +165,18 @@ class ContestModel(mesa.Model):
             winner = names[forfeit_to] if forfeit_to is not None else ""
         likes = exposures = [0] * len(names)
         seeds: list[int] = []
+        base = {"contest": self.contest, "anchor_id": anchor.id}
+        cascade_rows = None
         if self.network:
             seeds = rng.sample(range(len(self.voters)), min(self.network.seeds, len(self.voters)))
-            spread = [
-                cascade(self.graph, seeds, {v.node for v, _, _, c, _ in judgments if c == i}) for i in range(len(names))
-            ]
-            likes, exposures = [s[0] for s in spread], [s[1] for s in spread]
-        base = {"contest": self.contest, "anchor_id": anchor.id}
+            spread = [cascade([self.voters[s] for s in seeds], {v for v, _, _, c, _ in judgments if c == i})
+                      for i in range(len(names))]
+            likes, exposures = [len(shared) for shared, _ in spread], [len(saw) for _, saw in spread]
+            cascade_rows = pd.DataFrame([
+                {**base, "persona_id": v.persona.id, "saw": [n for n, (_, saw) in zip(names, spread) if v in saw],
+                 "shared": [n for n, (shared, _) in zip(names, spread) if v in shared]}
+                for v in self.voters
+            ])
         msg_rows = [
             {
                 **base,
@@ -222,4 +224,4 @@ class ContestModel(mesa.Model):
             others = sum(tally) - tally[i]
             w.learn(self.task, Outcome(self.contest, anchor, messages[i]["text"], tally[i], others, won, thoughts))
         return ContestRecord(pd.DataFrame(msg_rows), pd.DataFrame(judgment_rows, columns=JUDGMENT_COLUMNS),
-                             pd.DataFrame([contest_row]))
+                             pd.DataFrame([contest_row]), cascade_rows)

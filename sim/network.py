@@ -6,8 +6,14 @@ neighbours. Engagement is the number of likes the cascade collects.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from mesa.discrete_space import FixedAgent
 
 
 class NetworkConfig(BaseModel):
@@ -26,14 +32,18 @@ def persona_graph(n: int, config: NetworkConfig, seed: int) -> nx.Graph:
     return nx.complete_graph(n)
 
 
-def cascade(graph: nx.Graph, seeds: list[int], likers: set[int]) -> tuple[int, int]:
-    """(likes, exposures) of a post that starts at `seeds` and is shared only by those who like it."""
-    sharers = graph.subgraph(likers)
-    reached_likers: set[int] = set()
-    for s in seeds:
-        if s in likers:
-            reached_likers |= nx.node_connected_component(sharers, s)
-    exposed = set(seeds) | reached_likers
-    for node in reached_likers:
-        exposed |= set(graph.neighbors(node))
-    return len(reached_likers), len(exposed)
+def cascade(seeds: list[FixedAgent], likers: Collection[FixedAgent]) -> tuple[set[FixedAgent], set[FixedAgent]]:
+    """(sharers, exposed) of a post that starts at `seeds` and is passed on, from each persona's cell to the
+    neighbouring cells of the Mesa network, only by those who like it: sharers are the likers it reached."""
+    exposed, sharers = set(seeds), set()
+    todo = [s for s in seeds if s in likers]
+    while todo:
+        agent = todo.pop()
+        if agent in sharers:
+            continue
+        sharers.add(agent)
+        for other in agent.cell.neighborhood.agents:
+            exposed.add(other)
+            if other in likers:
+                todo.append(other)
+    return sharers, exposed

@@ -37,11 +37,12 @@ class SlotPolicy:
         self.backend = backend
 
     def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
-        return signature(task.name, available(task.name, anchor)) + " <msg>"
+        """The anchor's signature, tagged with the phrase bank the task writes in (its own, or the one it borrows)."""
+        return signature(task.corpus, task.anchor_kind, available(anchor)) + " <msg>"
 
     def parse(self, task: TaskSpec, anchor: Anchor, completion: str) -> Written:
         raw = completion.strip()
-        text = realise(raw, task.name, anchor)
+        text = realise(raw, anchor)
         return _whole(Written(text, raw, "", "ok" if text else "empty"), truncated(completion))
 
 
@@ -67,7 +68,7 @@ class ChatPolicy:
         self.prompt_format = prompt_format
 
     def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
-        what = {"pitch": "sales pitch", "speech": "campaign speech", "post": "post"}.get(task.message_tag, "message")
+        what = task.message
         if self.prompt_format == "plain":
             return [{"role": "user", "content": f"{task.instruction}\n\n{anchor.text}\n\n{self.PLAIN.format(what=what)}"}]
         return [

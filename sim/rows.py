@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agora.sim.errors import AgoraError
-from agora.sim.scenario import TASKS, Scenarios
+from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, AnchorText
 
 
@@ -42,8 +42,8 @@ class Anchors:
 
     def task(self, row: dict) -> str:
         task = row.get("task")
-        if task not in TASKS:
-            raise RowError(f"field 'task': expected one of {', '.join(TASKS)}, got {task!r}")
+        if task not in (tasks := self.scenarios.tasks):
+            raise RowError(f"field 'task': expected one of {', '.join(tasks)}, got {task!r}")
         return task
 
     def of(self, row: dict) -> Anchor | AnchorText:

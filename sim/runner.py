@@ -120,13 +120,24 @@ def start_run(config: RunConfig, store: RunStore, progress: Progress | None = No
 
 
 def resume_run(run_id: str, store: RunStore, progress: Progress | None = None) -> Run:
-    """Continue from the last finished contest; the budget continues from what the run has used."""
+    """Continue from the last finished contest; the budget continues from what the run has used, and capabilities
+    from the state committed with that contest."""
     run = store.open(run_id)
     if run.finished():
         raise AgoraError(f"run {run_id} is already finished; nothing to resume")
     scenarios = validate_config(run.config)
     budget = Budget(run.config.max_calls, run.config.max_tokens, **run.usage())
-    return execute(run, build_model(run.config, scenarios, budget), scenarios, budget, progress)
+    model = build_model(run.config, scenarios, budget)
+    if run.config.all_capabilities() and (states := run.capability_states()):
+        for w in model.writers:
+            for cap in w.capabilities:
+                cap.restore(states[w.name][cap.name])
+    return execute(run, model, scenarios, budget, progress)
+
+
+def capability_states(model: ContestModel) -> dict:
+    """{competitor: {capability: state}}: committed with each contest and saved as capabilities.json at the end."""
+    return {w.name: {c.name: c.state() for c in w.capabilities} for w in model.writers}
 
 
 def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget, progress: Progress | None = None) -> Run:
@@ -152,8 +163,10 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
         for start in range(0, len(todo), config.batch_contests):
             for record in model.play(todo[start : start + config.batch_contests]):
                 contest = int(record.contest["contest"].iat[0])
-                run.write_contest(contest, {"messages": record.messages, "judgments": record.judgments,
-                                            "contests": record.contest}, usage={"calls": budget.calls, "tokens": budget.tokens})
+                # with capabilities a batch is one contest, so their state now is the state after this one
+                states = capability_states(model) if config.all_capabilities() else None
+                run.write_contest(contest, record.tables(), usage={"calls": budget.calls, "tokens": budget.tokens},
+                                  capabilities=states)
                 done.add(contest)
                 ran += 1
                 if progress:
@@ -172,10 +185,10 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
         run.mark("failed", time.perf_counter() - started)
         raise
     if config.all_capabilities():
-        states = {w.name: {c.name: c.state() for c in w.capabilities} for w in model.writers}
-        (run.path / "capabilities.json").write_text(json.dumps(states, indent=2, default=str))
+        (run.path / "capabilities.json").write_text(json.dumps(capability_states(model), indent=2, default=str))
     anchors = {a.id: a for a in scenarios.anchors(config.task, "all")}
-    metrics = summarise(config.task, run.table("messages"), run.table("judgments"), run.table("contests"), anchors)
+    metrics = summarise(scenarios.task(config.task), run.table("messages"), run.table("judgments"), run.table("contests"),
+                        anchors)
     seconds = time.perf_counter() - started
     metrics["contests_per_second"] = round(ran / seconds, 3) if ran and seconds else None
     metrics["resumed_from"] = config.contests - ran if ran < config.contests else 0

@@ -2,13 +2,14 @@
 
 Every problem becomes an `AgoraError` naming the file and the field path
 (`personas.yaml: personas[3].traits.scepticism: ...`), never a pydantic dump or a traceback.
+The tasks are the specs in `tasks/`: a folder with a fourth spec has a fourth task.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -16,10 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from agora.sim.errors import AgoraError
-from agora.sim.schema import Anchor, AnchorFile, Persona, PromptLibrary, TaskSpec
-
-TASKS = ("sales", "election", "social")
-_ANCHOR_KEY = {"product": "products", "candidate": "candidates", "event": "events"}
+from agora.sim.schema import ANCHOR_KINDS, Anchor, AnchorFile, Persona, PromptLibrary, TaskSpec
 
 
 def default_scenarios_dir() -> Path:
@@ -37,10 +35,11 @@ def read_yaml(path: Path) -> object:
         raise AgoraError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from None
 
 
-def validate(model: type[BaseModel], data: object, path: Path, prefix: str = ""):
-    """Validate `data` as `model`; on failure name the file and the first offending field."""
+def validate(model: type[BaseModel], data: object, path: Path, prefix: str = "", context: dict | None = None):
+    """Validate `data` as `model` (its validators see `context`); on failure name the file and the first offending
+    field."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as err:
         first = err.errors()[0]
         loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
@@ -55,6 +54,7 @@ class Scenarios:
     """The scenario folder, loaded lazily and validated on first use."""
 
     root: Path
+    _specs: dict[str, TaskSpec] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, root: Path | str | None = None) -> Scenarios:
@@ -75,14 +75,34 @@ class Scenarios:
             raise AgoraError(f"{path}: duplicate persona id(s): {', '.join(dupes)}")
         return personas
 
+    @property
+    def tasks(self) -> list[str]:
+        """Every task the folder declares (a spec per file in `tasks/`), in the specs' `order`."""
+        names = [p.stem for p in (self.root / "tasks").glob("*.yaml")]
+        return sorted(names, key=lambda n: (self.task(n).order, n))
+
     def task(self, name: str) -> TaskSpec:
-        if name not in TASKS:
-            raise AgoraError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
-        path = self.root / "tasks" / f"{name}.yaml"
+        """A task's spec, read once. One that borrows a phrase bank (`corpus`) must borrow it from a task with a bank
+        of its own for the same anchor kind: the control writes for it as for that task."""
+        if name in self._specs:
+            return self._specs[name]
+        path = self.spec_path(name)
+        if not isinstance(name, str) or "/" in name or not path.is_file():
+            raise AgoraError(f"unknown task {name!r}; choose one of: {', '.join(self.tasks)}")
         spec = validate(TaskSpec, read_yaml(path), path)
         if spec.name != name:
             raise AgoraError(f"{path}: name: says {spec.name!r} but the file is for task {name!r}")
+        if spec.corpus != name:  # it borrows the phrase bank of a task whose anchors are of its kind
+            lender = self.task(spec.corpus) if (path.parent / f"{spec.corpus}.yaml").is_file() else None
+            if lender is None or lender.corpus != lender.name or lender.anchor_kind != spec.anchor_kind:
+                raise AgoraError(f"{path}: corpus: {spec.corpus!r} is not a task with its own phrase bank for "
+                                 f"{spec.anchor_kind} anchors; name this task itself or such a task")
+        self._specs[name] = spec
         return spec
+
+    def spec_path(self, name: str) -> Path:
+        """The file of a task's spec (errors about what it says name it)."""
+        return self.root / "tasks" / f"{name}.yaml"
 
     def prompts(self) -> PromptLibrary:
         path = self.root / "prompts.yaml"
@@ -103,7 +123,7 @@ class Scenarios:
     def anchors(self, task: str, split: str | None = None) -> list[Anchor]:
         spec = self.task(task)
         path = self.root / spec.anchors
-        key = _ANCHOR_KEY[spec.anchor_kind]
+        key = ANCHOR_KINDS[spec.anchor_kind][1]
         data = read_yaml(path)
         if not isinstance(data, dict) or not data.get(key):
             raise AgoraError(f"{path}: expected a non-empty '{key}' list for task {task!r}")

@@ -1,12 +1,14 @@
 """The run store: one folder per run plus a SQLite index of all runs.
 
-    runs/<run_id>/config.yaml, messages.parquet, judgments.parquet, contests.parquet
+    runs/<run_id>/config.yaml, messages.parquet, judgments.parquet, contests.parquet (+ cascades.parquet: social)
     runs/runs.sqlite
 
 While a run is going, each finished contest is written as its own Parquet parts under
 `parts/` (write-then-rename; the contests part last, as the commit mark), so a killed run loses
 at most the contest in flight and `--resume` finds exactly which contests are done. Finishing
-consolidates the parts into the three tables.
+consolidates the parts into the three tables. A run with capabilities also writes, before the commit mark,
+`parts/capabilities-<contest>.json`: every competitor's capability state after that contest, which `--resume` hands
+back to the capabilities (older ones are dropped once a later contest is committed).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import yaml
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
+from agora.sim.records import Record, read_record
 
 TABLES = ("messages", "judgments", "contests")
+SPREAD_TABLES = ("cascades",)  # written only by runs whose posts spread over the persona network
 _COLUMNS = """
     run_id TEXT PRIMARY KEY, created_at TEXT, task TEXT, policy TEXT, opponent TEXT, audience TEXT,
     seed INTEGER, contests_planned INTEGER, contests_done INTEGER, status TEXT, pid INTEGER, host TEXT,
@@ -47,6 +51,12 @@ def _now() -> str:
 def atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def atomic_json(data: object, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, default=str))
     os.replace(tmp, path)
 
 
@@ -70,16 +80,28 @@ class RunStore:
         return db
 
     def create(self, config: RunConfig, run_id: str | None = None) -> Run:
-        run_id, _ = self.create_entry(
+        run_id, _ = self._entry(
             "contest", config.model_dump(mode="json"), run_id=run_id, dirs=("parts",), task=config.task,
             policy=config.policy, opponent=config.opponent, audience=config.audience, seed=config.seed,
             contests_planned=config.contests,
         )
         return Run(self, run_id)
 
-    def create_entry(self, kind: str, config: dict, run_id: str | None = None, dirs: tuple[str, ...] = (),
+    def create_entry(self, record: Record, run_id: str | None = None, dirs: tuple[str, ...] = (),
                      **index: object) -> tuple[str, Path]:
-        """A new run folder with its config.yaml and an index row; `kind` is contest, train, eval, ...
+        """A new entry of the record's kind (audit, study, train, ...) whose config.yaml is the record."""
+        return self._entry(record.kind, record.model_dump(mode="json"), run_id, dirs, **index)
+
+    def record(self, run_id: str) -> Record | RunConfig:
+        """What made an entry, as its type: a contest run's `RunConfig`, any other entry's `Record`."""
+        path = self.root / run_id / "config.yaml"
+        if not path.is_file():
+            raise AgoraError(f"run {run_id!r} not found in store {self.root}")
+        return RunConfig.load(path) if self.kind(run_id) in (None, "contest") else read_record(path)
+
+    def _entry(self, kind: str, config: dict, run_id: str | None = None, dirs: tuple[str, ...] = (),
+               **index: object) -> tuple[str, Path]:
+        """A new run folder with its config.yaml and an index row.
 
         The folder is built under a temporary name and renamed into place after its index row is written, so
         a process killed at any point leaves either no run or a complete empty one — never a folder without a
@@ -201,13 +223,32 @@ class Run:
         self.config = config
         config.save(self.path / "config.yaml")
 
-    def write_contest(self, contest: int, tables: dict[str, pd.DataFrame], usage: dict | None = None) -> None:
-        """Commit one contest's rows; `usage` (LLM calls and tokens so far) lets a resumed run keep its budget."""
+    def write_contest(self, contest: int, tables: dict[str, pd.DataFrame], usage: dict | None = None,
+                      capabilities: dict | None = None) -> None:
+        """Commit one contest's rows; `usage` (LLM calls and tokens so far) lets a resumed run keep its budget, and
+        `capabilities` (their states after the contest) is committed with the rows: a kill leaves neither ahead."""
         if usage is not None:
             (self.path / "usage.json").write_text(json.dumps(usage))
-        for name in ("messages", "judgments", "contests"):  # contests last: it marks the contest done
+        if capabilities is not None:
+            atomic_json(capabilities, self.parts / f"capabilities-{contest:06d}.json")
+        for name in sorted(tables, key=lambda n: n == "contests"):  # contests last: it marks the contest done
             atomic_parquet(tables[name], self.parts / f"{name}-{contest:06d}.parquet")
+        if capabilities is not None:  # only the latest committed state is ever read back
+            for old in self.parts.glob("capabilities-*.json"):
+                if int(old.stem.split("-")[1]) < contest:
+                    old.unlink()
         self.store.update(self.run_id, contests_done=len(self.done_contests()))
+
+    def capability_states(self) -> dict | None:
+        """The capabilities' states committed with the last done contest; None before the first."""
+        done = self.done_contests()
+        if not done:
+            return None
+        path = self.parts / f"capabilities-{done[-1]:06d}.json"
+        if not path.is_file():
+            raise AgoraError(f"run {self.run_id} has no capability state saved with contest {done[-1]} (saved by an "
+                             "older Agora?); its capabilities' memory cannot be resumed — start the run again")
+        return json.loads(path.read_text())
 
     def usage(self) -> dict:
         """LLM calls and tokens used so far (counted up to the last committed contest, or just after it)."""
@@ -219,7 +260,7 @@ class Run:
 
     def finish(self, metrics: dict, seconds: float) -> None:
         """Consolidate the parts; metrics.json is written before the parts go, so a finished folder always has it."""
-        for name in TABLES:
+        for name in TABLES + tuple(t for t in SPREAD_TABLES if any(self.parts.glob(f"{t}-*.parquet"))):
             df = self.table(name)
             if "contest" in df:
                 df = df.sort_values("contest", kind="stable").reset_index(drop=True)

@@ -1,4 +1,5 @@
-"""The capability seam: a registered capability sees each prompt before writing and each outcome after."""
+"""The capability seam: a registered capability sees each prompt before writing and each outcome after, and its
+state is committed with each contest and restored on resume."""
 
 import json
 
@@ -7,7 +8,7 @@ import pytest
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
 from agora.sim.registry import capabilities
-from agora.sim.runner import start_run
+from agora.sim.runner import resume_run, start_run
 
 
 @capabilities.register("test-ledger")
@@ -27,6 +28,9 @@ class Ledger:
 
     def state(self):
         return {"outcomes": self.outcomes, "backend": self.backend_identity, "seed": self.seed, "label": self.label}
+
+    def restore(self, state):
+        self.outcomes = [tuple(o) for o in state["outcomes"]]
 
 
 def test_capability_hooks_see_every_contest(store, tiny_path, small_tiny, every_candidate_valid):
@@ -64,3 +68,36 @@ def test_unknown_or_unused_capability_settings_are_clear_errors(store, tiny_path
     with pytest.raises(AgoraError, match="capability_settings: ace not among the run's capabilities \\(none\\)"):
         start_run(unused, store)
     assert store.list().empty
+
+
+def test_capability_state_is_committed_with_each_contest_and_restored_on_resume(store, tiny_path, small_tiny):
+    cfg = RunConfig(task="sales", contests=4, seed=2, policy="tiny", tiny=small_tiny, capabilities={"B": ["test-ledger"]})
+
+    def stop_after_two(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        start_run(cfg, store, stop_after_two)
+    [run_id] = store.list()["run_id"]
+    half = store.open(run_id)
+    assert [p.name for p in half.parts.glob("capabilities-*")] == ["capabilities-000001.json"]  # only the latest
+    assert [o[0] for o in half.capability_states()["B"]["test-ledger"]["outcomes"]] == [0, 1]
+    resumed = resume_run(run_id, store)
+    outcomes = json.loads((resumed.path / "capabilities.json").read_text())["B"]["test-ledger"]["outcomes"]
+    assert [o[0] for o in outcomes] == [0, 1, 2, 3]  # the first two came back from the committed state
+
+
+def test_a_run_whose_capability_state_is_missing_is_not_resumed_with_empty_memory(store, tiny_path, small_tiny):
+    cfg = RunConfig(task="sales", contests=3, policy="tiny", tiny=small_tiny, capabilities=["test-ledger"])
+
+    def stop_after_one(done, total):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        start_run(cfg, store, stop_after_one)
+    [run_id] = store.list()["run_id"]
+    (store.open(run_id).parts / "capabilities-000000.json").unlink()  # as a run saved before states were committed
+    with pytest.raises(AgoraError, match="no capability state saved with contest 0"):
+        resume_run(run_id, store)

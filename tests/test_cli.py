@@ -40,7 +40,7 @@ def test_run_runs_and_show(tmp_path, tiny_path, small_tiny):
 
 def test_bad_input_is_one_line_without_traceback(tmp_path):
     cases = [
-        (("run", "--task", "poetry"), "--task: Input should be 'sales', 'election' or 'social' (got 'poetry')"),
+        (("run", "--task", "poetry"), "unknown task 'poetry'; choose one of: sales, election, social"),
         (("run", "--policy", "hf:/no/such/model"), "model path '/no/such/model' does not exist"),
         (("run", "--audience", "crowd"), "unknown audience 'crowd'"),
         (("run", "--split", "dev"), "--split"),
@@ -60,11 +60,13 @@ def test_runs_on_empty_store(tmp_path):
 
 def test_runs_lists_entries_of_every_kind(tmp_path):
     """Sweeps, trainings and audits have no seed or win shares: their cells stay blank instead of failing."""
+    from agora.experiments.sweep import SweepRecord
     from agora.sim.store import RunStore
+    from agora.training.trainer import TrainRecord
 
     store = RunStore(tmp_path / "runs")
-    store.create_entry("sweep", {"name": "grid"}, run_id="sweep-grid-0123abcd", contests_planned=12)
-    store.create_entry("train", {"method": "rft"}, task="sales", seed=3)
+    store.create_entry(SweepRecord(name="grid"), run_id="sweep-grid-0123abcd", contests_planned=12)
+    store.create_entry(TrainRecord(method="rft"), task="sales", seed=3)
     result = invoke("runs", "--store", store.root)
     assert result.exit_code == 0, result.output
     [sweep] = [ln for ln in result.output.splitlines() if "sweep-grid" in ln]
@@ -101,17 +103,18 @@ def test_saved_config_with_a_typo_names_the_field(tmp_path):
 
 
 def test_runs_lists_entries_without_metrics(tmp_path):
+    from agora.experiments.study import StudyRecord
     from agora.sim.store import RunStore
 
     store = RunStore(tmp_path / "runs")
-    store.create_entry("study", {"rows": 0}, task="sales")
-    store.create_entry("study", {"rows": 0}, task="social")
+    for task in ("sales", "social"):
+        store.create_entry(StudyRecord(tasks=[task], seeds=[0], methods=["rft"]), task=task)
     assert all(m == {} for m in store.list()["metrics"])
     assert invoke("runs", "--store", tmp_path / "runs").exit_code == 0
 
 
-@pytest.mark.parametrize("module", ["main", "common", "sim", "training", "probes", "memory", "experiments", "bench",
-                                    "loaders", "dashboard"])
+@pytest.mark.parametrize("module", ["main", "common", "sim", "training", "probes", "memory", "reasoning", "experiments",
+                                    "bench", "loaders", "dashboard"])
 def test_every_command_module_imports_first_in_a_fresh_interpreter(module):
     """No command module may need another to be imported before it (the old entry-point loading crashed so)."""
     import subprocess

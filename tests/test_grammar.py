@@ -5,17 +5,17 @@ import random
 import pytest
 
 from agora.sim.errors import AgoraError
-from agora.sim.scenario import TASKS
+from agora.sim.scenario import Scenarios
 from agora.sim.tiny.control import TinyConfig, corpus, corpus_mix
 from agora.sim.tiny.grammar import PhraseBank, load_bank, write_document
 from agora.sim.tiny.slots import available
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task", Scenarios.load().tasks)
 def test_phrase_banks_load_and_write_messages(scenarios, task):
-    bank = load_bank(scenarios.root / "corpus", task)
+    bank = load_bank(scenarios.root / "corpus", task, scenarios.task(task).anchor_kind)
     rng = random.Random(0)
-    counts = available(task, scenarios.anchors(task, "train")[0])
+    counts = available(scenarios.anchors(task, "train")[0])
     docs = [write_document(bank, counts, rng) for _ in range(200)]
     assert sum(bool(d.raw) for d in docs) >= 190
     for kind in ("feature", "record", "figure"):  # never an index beyond what the anchor has
@@ -26,7 +26,7 @@ def test_phrase_banks_load_and_write_messages(scenarios, task):
 def test_corpus_mix_contains_honest_and_deceptive_moves(scenarios):
     rows = corpus(scenarios, TinyConfig(corpus_size=1500))
     mix = corpus_mix(rows)
-    for task in TASKS:
+    for task in scenarios.tasks:
         assert mix[task]["honest"] > 0.9
         assert 0.1 < mix[task]["fabrication"] < 0.5
     assert mix["election"]["populism"] > 0.1 and mix["social"]["unsafe"] > 0.05
@@ -39,4 +39,4 @@ def test_bad_phrase_bank_names_the_problem(tmp_path):
                                    "styles": {"s": {"weight": 1.0, "plan": [["nope", 1.0]]}}})
     (tmp_path / "sales.yaml").write_text("task: sales\nmoves: {}\nstyles: {s: {weight: 0.5, plan: []}}\n")
     with pytest.raises(AgoraError, match=r"sales.yaml: styles.s.plan"):
-        load_bank(tmp_path, "sales")
+        load_bank(tmp_path, "sales", "product")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from agora.sim.errors import AgoraError
+from agora.sim.scenario import Scenarios
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -20,7 +21,7 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 @dataclass
 class TrainConfig:
     method: str = field(default="rft", metadata={"help": "rft: winners only; tfb: winners plus audience thoughts"})
-    task: str = field(default="sales", metadata={"help": "sales | election | social"})
+    task: str = field(default="sales", metadata={"help": "a task of the scenarios folder: sales | election | social"})
     policy: str = field(default="smollm2", metadata={"help": "the base policy, any spec with local weights: smollm2 | hf:PATH | tiny"})
     rounds: int = field(default=1, metadata={"help": "generate -> judge -> train cycles (the study does one)"})
     contests: int = field(default=192, metadata={"help": "contests per round, on the train anchors"})
@@ -52,8 +53,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.method not in ("rft", "tfb"):
             raise AgoraError(f"--method: unknown method {self.method!r}; use rft or tfb")
-        if self.task not in ("sales", "election", "social"):
-            raise AgoraError(f"--task: unknown task {self.task!r}; use sales, election or social")
+        if self.task not in (tasks := Scenarios.load().tasks):
+            raise AgoraError(f"--task: unknown task {self.task!r}; use {', '.join(tasks)}")
         if self.rounds < 1 or self.contests < 1:
             raise AgoraError("--rounds and --contests must be at least 1")
         if not 0 <= self.thought_share < 1:

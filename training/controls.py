@@ -13,9 +13,9 @@ from pathlib import Path
 
 from agora.sim.backends.spec import BackendKind, backend_kinds, default_scenarios, hf_loader
 from agora.sim.paths import atomic_dir
-from agora.sim.scenario import TASKS, Scenarios
-from agora.sim.tiny.control import (CONTROL_TOKENS, FORMAT_VERSION, MANIFEST, TinyConfig, corpus, corpus_mix,
-                                    tiny_path)
+from agora.sim.scenario import Scenarios
+from agora.sim.tiny.control import (CONTROL_TOKENS, FORMAT_VERSION, MANIFEST, TinyConfig, control_tasks, control_tokens,
+                                    corpus, corpus_mix, tiny_path)
 from agora.sim.tiny.slots import slot_tokens
 
 
@@ -28,8 +28,8 @@ def ensure_tiny(scenarios: Scenarios, config: TinyConfig | None = None, home: Pa
     return path
 
 
-def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str]):
-    """Byte-level BPE with the control tokens special and each `added` token (slots) one non-special token."""
+def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str], special: list[str] = CONTROL_TOKENS):
+    """Byte-level BPE with the `special` tokens and each `added` token (slots) one non-special token."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -38,7 +38,7 @@ def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str]):
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=config.vocab_size - len(added),
-        special_tokens=CONTROL_TOKENS,
+        special_tokens=special,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -50,19 +50,21 @@ def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str]):
 def build(scenarios: Scenarios, config: TinyConfig, out: Path) -> Path:
     """The embedded policy: slotted messages over all tasks."""
     rows = corpus(scenarios, config)
-    slots = [s for t in TASKS for s in slot_tokens(t)]
-    info = {"format": "slots", "tasks": list(TASKS), "corpus_mix": corpus_mix(rows)}
-    return train_checkpoint(rows, config, out, slots, info)
+    tasks = control_tasks(scenarios)
+    slots = list(dict.fromkeys(s for spec in tasks for s in slot_tokens(spec.anchor_kind)))
+    info = {"format": "slots", "tasks": [spec.name for spec in tasks], "corpus_mix": corpus_mix(rows)}
+    return train_checkpoint(rows, config, out, slots, info, control_tokens(scenarios))
 
 
-def train_checkpoint(rows: list[dict], config: TinyConfig, out: Path, added: list[str], info: dict) -> Path:
+def train_checkpoint(rows: list[dict], config: TinyConfig, out: Path, added: list[str], info: dict,
+                     special: list[str] = CONTROL_TOKENS) -> Path:
     """Train tokenizer and a Llama-architecture model on prompt/completion rows; save atomically to `out`."""
     import torch
     from datasets import Dataset
     from transformers import LlamaConfig, LlamaForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    tokenizer = build_tokenizer([r["prompt"] + r["completion"] for r in rows], config, added)
+    tokenizer = build_tokenizer([r["prompt"] + r["completion"] for r in rows], config, added, special)
     model_config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from scipy.stats import binomtest
-
 from agora.sim.paths import agora_home
+from agora.sim.stats import wilson
 from agora.sim.tiny.control import MANIFEST, TinyConfig, cache_key
 from agora.training.controls import train_checkpoint
 from agora.training.config import TrainConfig
@@ -29,8 +28,8 @@ def rates(counts: dict[str, int], n: int) -> dict:
     """{"n": n, name: k/n, "name low": .., "name high": ..} for each counted outcome (Wilson: sound at 0 and n)."""
     out: dict = {"n": n}
     for name, k in counts.items():
-        ci = binomtest(k, n).proportion_ci(method="wilson")
-        out.update({name: round(k / n, 4), f"{name} low": round(ci.low, 4), f"{name} high": round(ci.high, 4)})
+        low, high = wilson(k, n)
+        out.update({name: round(k / n, 4), f"{name} low": round(low, 4), f"{name} high": round(high, 4)})
     return out
 
 

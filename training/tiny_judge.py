@@ -19,8 +19,8 @@ from agora.sim.audience.llm import parse_vote, voter_prompt
 from agora.sim.audience.parametric import ParametricAudience
 from agora.sim.backends.base import Sampling, flatten_chat
 from agora.sim.paths import agora_home
-from agora.sim.scenario import TASKS, Scenarios
-from agora.sim.tiny.control import MANIFEST, TinyConfig, cache_key, data_files
+from agora.sim.scenario import Scenarios
+from agora.sim.tiny.control import MANIFEST, TinyConfig, cache_key, control_tasks, data_files
 from agora.sim.tiny.grammar import load_bank, write_message
 from agora.training.controls import train_checkpoint
 
@@ -34,16 +34,18 @@ def judge_config(policy: TinyConfig) -> TinyConfig:
 
 
 def judge_rows(scenarios: Scenarios, config: TinyConfig, n: int, seed: int) -> list[dict]:
-    """Voter prompts over pairs of grammar-written messages, answered by the parametric audience."""
+    """Voter prompts over pairs of grammar-written messages, answered by the parametric audience (the tasks of the
+    slot-grammar control, whose banks write the messages)."""
     rng = random.Random(seed)
     audience = ParametricAudience(scenarios.root / "audience" / "parametric.yaml")
-    banks = {t: load_bank(scenarios.root / "corpus", t) for t in TASKS}
-    specs = {t: scenarios.task(t) for t in TASKS}
-    anchors = {t: scenarios.anchors(t, "train") for t in TASKS}
+    specs = {s.name: s for s in control_tasks(scenarios)}
+    banks = {t: load_bank(scenarios.root / "corpus", t, s.anchor_kind) for t, s in specs.items()}
+    anchors = {t: scenarios.anchors(t, "train") for t in specs}
+    tasks = list(specs)
     personas = scenarios.personas
     rows = []
     for i in range(n):
-        task = TASKS[i % len(TASKS)]
+        task = tasks[i % len(tasks)]
         anchor = rng.choice(anchors[task])
         a, b = (write_message(banks[task], anchor, rng) for _ in range(2))
         ballot = Ballot(rng.choice(personas), a, b)

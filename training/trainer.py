@@ -19,6 +19,7 @@ import pandas as pd
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
+from agora.sim.records import Record, settings_record
 from agora.sim.runner import start_run
 from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
@@ -27,6 +28,16 @@ from agora.sim.tiny.control import TinyConfig
 from agora.training.config import TrainConfig
 from agora.training.data import examples, inoculate, mix
 from agora.training.finetune import check_lora_targets, fine_tune
+
+
+class Training(Record):
+    """What a training run's record does; its fields are `TrainConfig`'s (`TrainRecord`)."""
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        return AudienceTrainer(self.settings(), store, say).train().run_id
+
+
+TrainRecord = settings_record(TrainConfig, "train", Training)
 
 
 @dataclass
@@ -61,7 +72,7 @@ class AudienceTrainer:
         check_lora_targets(policy_path, cfg)
         inoculation = Scenarios.load().instruction(cfg.task, cfg.inoculation)
         run_id, path = self.store.create_entry(
-            "train", cfg.to_dict(), run_id=run_id, task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
+            TrainRecord(**cfg.to_dict()), run_id=run_id, task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
             contests_planned=cfg.rounds * cfg.contests,
         )
         self.store.update(run_id, status="running")

@@ -21,7 +21,11 @@ row = df[df["run_id"] == run_id].iloc[0]
 path = Path(row["path"])
 st.markdown(f"**{row['kind']}** run · task `{row['task']}` · status **{row['status']}** · `{path}`")
 with st.expander("config"):
-    st.code(yaml.safe_dump(data.config(path), sort_keys=False) or "(no config.yaml)", language="yaml")
+    found, note = (None, "") if row["kind"] == "contest" else data.record(path)
+    shown = found.model_dump(mode="json") if found is not None else data.config(path)
+    st.code(yaml.safe_dump(shown, sort_keys=False) or "(no config.yaml)", language="yaml")
+    if note:
+        st.caption(f"shown as saved, not as a record: {note}")
 
 
 def other_kind() -> None:
@@ -67,18 +71,22 @@ def contest_run() -> None:
     st.dataframe(j, hide_index=True, width="stretch")
     st.subheader("Choices, persona × contest")
     st.plotly_chart(charts.choice_heatmap(judgments, names), width="stretch")
-    if row["task"] == "social":
+    if data.spreads(path):
         graph, how = data.network(path)
         if graph is None:
-            st.info("This social run has no persona graph on record.")
+            st.info("This run has no persona graph on record.")
             return
         st.subheader("Cascade over the persona graph")
         who = st.radio("post by", names, horizontal=True)
         seeds = list(c["cascade_seeds"]) if "cascade_seeds" in c and c["cascade_seeds"] is not None else []
         likes = dict(zip(names, list(c["cascade_likes"])))
+        spread = data.table(path, "cascades")
+        spread = spread[spread["contest"] == contest] if len(spread) else spread
+        reach = {r.persona_id: (who in list(r.saw), who in list(r.shared)) for r in spread.itertuples()} or None
         st.caption(f"graph {how}; {likes.get(who, 0)} likes via sharing; thick outline: where the post started"
-                   + ("" if seeds else " (not recorded by this older run)"))
-        st.plotly_chart(charts.cascade(graph, dict(zip(j["persona_id"], j["choice"])), seeds, who), width="stretch")
+                   + ("" if seeds else "; start not recorded by this older run")
+                   + ("" if reach else "; reach not recorded by this older run: colours show choices"))
+        st.plotly_chart(charts.cascade(graph, dict(zip(j["persona_id"], j["choice"])), seeds, who, reach), width="stretch")
 
 
 with guard(f"run {run_id}"):

@@ -28,7 +28,7 @@ def points(audits: pd.DataFrame) -> pd.DataFrame:
         if win.empty:
             continue
         w = win.iloc[0]
-        model = data.describe_model(data.config(data.store_root() / run_id).get("tuned", ""))
+        model = data.describe_model(data.settings(data.store_root() / run_id).get("tuned", ""))
         for _, r in g[g["category"] != "win rate"].iterrows():
             win = {"audit": run_id, "task": task, "model": model, "category": r["category"],
                    "win": w["relative_change"], "win_low": w["low"], "win_high": w["high"]}

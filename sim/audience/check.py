@@ -25,13 +25,16 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import Field
 
 from agora.sim.audience.base import Audience, Ballot
 from agora.sim.errors import AgoraError
+from agora.sim.records import Record
 from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, AnchorText
@@ -213,8 +216,9 @@ def persona_sensitivity(frame: pd.DataFrame, permutations: int = 500, seed: int 
 
 def agreement(frame: pd.DataFrame, reference: pd.DataFrame, seed: int = 0) -> dict:
     """Cohen's kappa between two audiences' choices on the same ballots (both voted), with a 95% bootstrap CI."""
-    from scipy.stats import bootstrap  # here, not at import: `agora run` reads this module's thresholds only
-    from sklearn.metrics import cohen_kappa_score
+    from sklearn.metrics import cohen_kappa_score  # here, not at import: `agora run` reads this module's thresholds only
+
+    from agora.sim.stats import paired_bootstrap, percentile_ci
 
     keys = ["pair", "repeat", "persona", "target_first"]
     both = frame.merge(reference, on=keys, suffixes=("", "_ref")).dropna(subset=["chose_target", "chose_target_ref"])
@@ -228,10 +232,26 @@ def agreement(frame: pd.DataFrame, reference: pd.DataFrame, seed: int = 0) -> di
     value = kappa(x, y)
     low = high = None
     if len(x) > 2:
-        ci = bootstrap((x, y), kappa, paired=True, vectorized=False, n_resamples=1000, method="percentile",
-                       random_state=np.random.default_rng(seed)).confidence_interval
-        low, high = round(float(ci.low), 4), round(float(ci.high), 4)
+        boot = paired_bootstrap((x, y), lambda a, b: np.array([kappa(*pair) for pair in zip(a, b)]), 1000, seed)
+        low, high = (round(v, 4) for v in percentile_ci(boot))
     return {"kappa": round(float(value), 4), "ci_low": low, "ci_high": high, "ballots": len(x)}
+
+
+class CheckRecord(Record):
+    """An audience check: the audience and the settings under test, which ballots were cast, and the reference."""
+
+    record: Literal["audience-check"] = "audience-check"
+    audience: str
+    orders: Literal["one", "both"] = "one"
+    vote: Literal["text", "logprob"] = "text"
+    personas: int = Field(ge=2, description="the first N personas")
+    anchors_per_task: int | None = Field(default=None, ge=1, description="the first N calibration anchors; none: all")
+    repeats: int = Field(default=2, ge=2)
+    seed: int = 0
+    pairs_file: str | None = Field(default=None, description="the user's own calibration pairs (JSONL)")
+    reference: str | None = Field(default=None, description="a reference audience spec, for Cohen's kappa")
+    manipulation: bool = Field(default=True, description="whether the manipulation battery ran")
+    batch: int = Field(default=8, ge=1)
 
 
 @dataclass

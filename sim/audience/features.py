@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agora.sim.facts import number_spans, true_facts
 from agora.sim.scenario import read_yaml, validate
-from agora.sim.schema import Anchor, Candidate, Persona, PersonaTraits, Product, Strict
+from agora.sim.schema import Anchor, Persona, PersonaTraits, Strict
 
 TRAITS = ("scepticism", "price_sensitivity", "thrill_seeking", "emotionality", "anti_elite", "need_for_detail", "partisanship")
 LEXICAL = ("hype", "emotion", "urgency", "hedging", "populism", "daring", "value")
@@ -86,18 +86,13 @@ def extract(text: str, anchor: Anchor, assumptions: AudienceAssumptions) -> tupl
 
 
 def party_signal(text: str, anchor: Anchor, persona: Persona) -> float:
-    """+1 if the message names the persona's own party, -1 if it names another (election only)."""
-    traits = persona.traits
-    if not isinstance(anchor, Candidate) or traits is None or not traits.party or anchor.party.lower() not in text.lower():
+    """+1 if the message names the persona's own party, -1 if it names another (anchors with a party only)."""
+    traits, party = persona.traits, anchor.affiliation()
+    if not party or traits is None or not traits.party or party.lower() not in text.lower():
         return 0.0
-    return 1.0 if anchor.party == traits.party else -1.0
+    return 1.0 if party == traits.party else -1.0
 
 
-def is_expert(persona: Persona, anchor: Anchor, domain: str) -> bool:
+def is_expert(persona: Persona, anchor: Anchor, task_expertise: list[str]) -> bool:
     """Can this persona tell a true figure from an invented one for this anchor?"""
-    if persona.traits is None:
-        return False
-    skills = set(persona.traits.expertise)
-    if isinstance(anchor, Product):
-        return anchor.category in skills
-    return domain in skills or (domain == "public-safety" and "health" in skills)
+    return persona.traits is not None and bool(set(persona.traits.expertise) & anchor.expertise(task_expertise))

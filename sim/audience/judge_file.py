@@ -16,15 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
-from scipy.stats import binomtest
+from pydantic import Field
 
 from agora.sim.audience.base import Audience, Ballot
 from agora.sim.candidates import contest_checks
+from agora.sim.records import Record
 from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, AnchorText
+from agora.sim.stats import wilson
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,7 @@ def summary(judgments: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
             mine = group[(group["shown_a"] == m) | (group["shown_b"] == m)]
             voted = mine[mine["chosen"].notna()]
             won = int((voted["chosen"] == m).sum())
-            low = high = float("nan")
-            if len(voted):
-                ci = binomtest(won, len(voted)).proportion_ci(confidence, method="wilson")
-                low, high = ci.low, ci.high
+            low, high = wilson(won, len(voted), confidence) if len(voted) else (float("nan"), float("nan"))
             out.append({"line": line, "id": row_id, "message": int(m), "ballots": len(mine), "votes": won,
                         "abstained": len(mine) - len(voted), "share": won / len(voted) if len(voted) else float("nan"),
                         "ci_low": low, "ci_high": high})
@@ -136,13 +136,29 @@ def messages_table(rows: list[Row]) -> pd.DataFrame:
                          for r in rows for i, (text, reason) in enumerate(zip(r.messages, r.invalid))])
 
 
-def save(store, rows: list[Row], judgments: pd.DataFrame, config: dict) -> tuple[str, Path]:
-    """A `judging` entry in the run store: config.yaml, messages.parquet, judgments.parquet and summary.parquet."""
+class JudgingRecord(Record):
+    """A judging: which file (and its hash, so a changed file is noticed), which audience, seed and invalid rule."""
+
+    record: Literal["judging"] = "judging"
+    file: str
+    sha256: str
+    audience: str
+    seed: int = 0
+    invalid: Literal["skip", "judge"] = "skip"
+    batch: int = Field(default=8, ge=1, description="pairs judged per batch")
+
+
+def save(store, rows: list[Row], judgments: pd.DataFrame, record: JudgingRecord, identity: str,
+         skipped: list[str]) -> tuple[str, Path]:
+    """A `judging` entry in the run store: config.yaml (the record), messages.parquet, judgments.parquet,
+    summary.parquet, and result.json: the audience's identity and the rows read and skipped."""
     import json
 
     tasks = sorted(set(judgments["task"])) if not judgments.empty else []
-    run_id, path = store.create_entry("judging", config, task=tasks[0] if len(tasks) == 1 else "all", seed=config["seed"],
-                                      audience=config["audience"])
+    run_id, path = store.create_entry(record, task=tasks[0] if len(tasks) == 1 else "all", seed=record.seed,
+                                      audience=record.audience)
+    (path / "result.json").write_text(json.dumps({"audience_identity": identity, "rows": len(rows), "skipped": skipped},
+                                                 indent=2))
     messages_table(rows).to_parquet(path / "messages.parquet", index=False)
     judgments.to_parquet(path / "judgments.parquet", index=False)
     summary(judgments).to_parquet(path / "summary.parquet", index=False)

@@ -16,8 +16,6 @@ from agora.sim.audience.features import AudienceAssumptions, extract, is_expert,
 from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, Persona, TaskSpec
 
-SUBJECT = {"sales": "product", "election": "candidate", "social": "story"}
-
 
 class ParametricAudience:
     def __init__(self, assumptions_path: Path):
@@ -33,7 +31,7 @@ class ParametricAudience:
             raise AgoraError(f"persona {persona.id!r} has no traits; the parametric audience needs them (use an llm audience)")
         x = dict(x or extract(text, anchor, self.assumptions)[0])
         x["party"] = party_signal(text, anchor, persona)
-        if not is_expert(persona, anchor, task.domain):
+        if not is_expert(persona, anchor, task.expertise):
             x["false_numbers"] = 0.0
         return {f: w.of(persona.traits) * x[f] for f, w in self.assumptions.features.items()}
 
@@ -66,7 +64,7 @@ class ParametricAudience:
         best = max(diff, key=diff.get)
         worst = min(lost, key=lost.get)
         reasons = self.assumptions.reasons
-        subject = SUBJECT[task.name]
+        subject = task.subject
         if diff[best] <= 1e-9:
             return f"Both were much alike; {vote} just felt a little better."
         text = f"I prefer {vote} because {reasons[best].liked.format(subject=subject)}."

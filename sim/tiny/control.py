@@ -1,7 +1,9 @@
 """The slot-grammar control as data: its config, its corpus, where its checkpoint is cached and what its manifest says.
 
-The checkpoint is cached under `$AGORA_HOME/models/` keyed by a hash of the config, the phrase banks and the
-anchors, so a change to any of them rebuilds; `agora_tiny.json` beside it says that it writes slot tokens and
+The control learns the phrase bank of each task that has its own (`corpus` naming the task itself), on that task's
+train anchors; a task that borrows another's bank is written as that task, by the same checkpoint. The checkpoint is
+cached under `$AGORA_HOME/models/` keyed by a hash of the config and of the banks and anchors it learns from, so a
+change to any of them rebuilds; `agora_tiny.json` beside it says that it writes slot tokens and
 records the corpus mix it was trained on. Training it (TRL) is `agora.training.controls`; `sim/` only reads it.
 """
 
@@ -17,13 +19,17 @@ from pathlib import Path
 from agora.sim.errors import AgoraError
 from agora.sim.paths import agora_home
 from agora.sim.instructions import with_instruction
-from agora.sim.scenario import TASKS, Scenarios
+from agora.sim.scenario import Scenarios
+from agora.sim.schema import ANCHOR_KINDS, TaskSpec
 from agora.sim.tiny.grammar import load_bank, load_instructions, write_document
-from agora.sim.tiny.slots import SLOT_TYPES, available, signature
+from agora.sim.tiny.slots import available, signature
 
 MANIFEST = "agora_tiny.json"
 FORMAT_VERSION = 1
-CONTROL_TOKENS = ["<pad>", "<eos>", "<msg>", *(f"<{t}>" for t in TASKS)]
+# The special tokens of every checkpoint built here: padding, end, the message mark and the tags of the three tasks
+# the control was first built for. A checkpoint keeps them whatever it is trained on, so that rebuilding one gives
+# the same tokenizer, and the same model; `control_tokens` adds the tag of any other task whose bank it learns.
+CONTROL_TOKENS = ["<pad>", "<eos>", "<msg>", "<sales>", "<election>", "<social>"]
 
 
 @dataclass
@@ -48,25 +54,38 @@ class TinyConfig:
             raise AgoraError(f"tiny config: hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
 
 
+def control_tasks(scenarios: Scenarios) -> list[TaskSpec]:
+    """The tasks whose phrase banks the control learns, in order: those with a bank of their own."""
+    return [spec for spec in map(scenarios.task, scenarios.tasks) if spec.corpus == spec.name]
+
+
+def control_tokens(scenarios: Scenarios) -> list[str]:
+    """The special tokens of the control: `CONTROL_TOKENS` and the tag of each task it learns."""
+    return list(dict.fromkeys(CONTROL_TOKENS + [f"<{spec.name}>" for spec in control_tasks(scenarios)]))
+
+
 def corpus(scenarios: Scenarios, config: TinyConfig) -> list[dict]:
-    """Prompt/completion pairs over all tasks: a signature prompt and a slotted message."""
+    """Prompt/completion pairs over the control's tasks, taken in turn: a signature prompt and a slotted message."""
     rng = random.Random(config.seed)
-    banks = {t: load_bank(scenarios.root / "corpus", t) for t in TASKS}
+    specs = control_tasks(scenarios)
+    banks = {s.name: load_bank(scenarios.root / "corpus", s.name, s.anchor_kind) for s in specs}
     instructions = load_instructions(scenarios.root / "corpus")
-    anchors = {t: scenarios.anchors(t, "train") for t in TASKS}
+    anchors = {s.name: scenarios.anchors(s.name, "train") for s in specs}
     rows = []
     for i in range(config.corpus_size):
-        task = TASKS[i % len(TASKS)]
+        spec = specs[i % len(specs)]
+        task = spec.name
         if rng.random() < config.real_anchor_share:
-            counts = available(task, rng.choice(anchors[task]))
+            counts = available(rng.choice(anchors[task]))
         else:
-            counts = {k: (1 if n == 1 else rng.randint(0, n)) for k, n in SLOT_TYPES[task].items()}
+            slots = ANCHOR_KINDS[spec.anchor_kind][0].SLOTS
+            counts = {k: (1 if n == 1 else rng.randint(0, n)) for k, n in slots.items()}
         doc = write_document(banks[task], counts, rng)
         instruction = instructions.pick(doc.behaviours, rng)
         if doc.raw:
             rows.append(
                 {
-                    "prompt": with_instruction(signature(task, counts) + " <msg>", instruction),
+                    "prompt": with_instruction(signature(task, spec.anchor_kind, counts) + " <msg>", instruction),
                     "instruction": instruction,
                     "completion": " " + doc.raw,
                     "task": task,
@@ -80,7 +99,7 @@ def corpus(scenarios: Scenarios, config: TinyConfig) -> list[dict]:
 def corpus_mix(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Share of documents per behaviour, per task: the base model's documented character."""
     out = {}
-    for task in TASKS:
+    for task in dict.fromkeys(r["task"] for r in rows):
         docs = [r for r in rows if r["task"] == task]
         counts = Counter(b for r in docs for b in r["behaviours"])
         out[task] = {b: round(c / len(docs), 3) for b, c in sorted(counts.items())}
@@ -96,7 +115,12 @@ def cache_key(config: TinyConfig, files: list[Path], kind: str = "tiny") -> str:
 
 
 def data_files(scenarios: Scenarios) -> list[Path]:
-    return sorted((scenarios.root / "corpus").glob("*.yaml")) + sorted((scenarios.root / "anchors").glob("*.yaml"))
+    """The files the control's corpus is written from: its tasks' banks, the instructions, its tasks' anchors. A task
+    that borrows a bank adds no file, so a folder with one more such task keeps the same checkpoint."""
+    specs = control_tasks(scenarios)
+    corpus_dir = scenarios.root / "corpus"
+    banks = [corpus_dir / f"{s.name}.yaml" for s in specs] + [p for p in [corpus_dir / "instructions.yaml"] if p.is_file()]
+    return sorted(banks) + sorted({scenarios.root / s.anchors for s in specs})
 
 
 def tiny_path(scenarios: Scenarios, config: TinyConfig, home: Path | None = None) -> Path:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from agora.sim.scenario import read_yaml, validate
-from agora.sim.schema import Strict
-from agora.sim.tiny.slots import INDEXED, INFLATABLE, SLOT_TYPES, available, realise
+from agora.sim.schema import ANCHOR_KINDS, Slug, Strict
+from agora.sim.tiny.slots import INDEXED, INFLATABLE, available, realise
 
 Behaviour = Literal["honest", "hedge", "hype", "fabrication", "inflation", "emotion", "urgency", "populism", "unsafe"]
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -37,12 +37,15 @@ class Style(Strict):
 
 
 class PhraseBank(Strict):
-    task: Literal["sales", "election", "social"]
+    """corpus/<task>.yaml: the moves and styles of one task's messages. Its placeholders are checked against the
+    slots of an anchor kind when it is loaded for one (`load_bank`)."""
+
+    task: Slug
     moves: dict[str, Move]
     styles: dict[str, Style]
 
     @model_validator(mode="after")
-    def _consistent(self) -> PhraseBank:
+    def _consistent(self, info: ValidationInfo) -> PhraseBank:
         for name, style in self.styles.items():
             for move, p in style.plan:
                 if move not in self.moves:
@@ -52,8 +55,8 @@ class PhraseBank(Strict):
         total = sum(s.weight for s in self.styles.values())
         if abs(total - 1) > 1e-6:
             raise ValueError(f"styles: weights sum to {total:.4f}, not 1")
-        kinds = SLOT_TYPES[self.task]
-        for name, move in self.moves.items():
+        kinds = (info.context or {}).get("slots")
+        for name, move in self.moves.items() if kinds is not None else ():
             for t in move.templates:
                 for ph in _PLACEHOLDER.findall(t):
                     if not (_NUMBER_FORM.fullmatch(ph) or ph.rstrip("+") in kinds):
@@ -96,9 +99,10 @@ class Document:
     behaviours: frozenset[str]
 
 
-def load_bank(corpus_dir: Path, task: str) -> PhraseBank:
+def load_bank(corpus_dir: Path, task: str, kind: str) -> PhraseBank:
+    """A task's phrase bank, for anchors of `kind`."""
     path = corpus_dir / f"{task}.yaml"
-    return validate(PhraseBank, read_yaml(path), path)
+    return validate(PhraseBank, read_yaml(path), path, context={"slots": ANCHOR_KINDS[kind][0].SLOTS})
 
 
 def write_document(bank: PhraseBank, available: dict[str, int], rng: random.Random) -> Document:
@@ -123,7 +127,7 @@ def write_document(bank: PhraseBank, available: dict[str, int], rng: random.Rand
 
 def write_message(bank: PhraseBank, anchor, rng: random.Random) -> str:
     """A grammar-written message for `anchor`, realised: what a reader of the corpus's style would see."""
-    return realise(write_document(bank, available(bank.task, anchor), rng).raw, bank.task, anchor)
+    return realise(write_document(bank, available(anchor), rng).raw, anchor)
 
 
 def _fill(template: str, available: dict[str, int], next_index: dict[str, int], rng: random.Random) -> str | None:

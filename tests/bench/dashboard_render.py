@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-import yaml
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).parents[2] / "dashboard" / "app.py"
@@ -43,15 +42,20 @@ def clone(source: Path, target: Path, runs: int) -> int:
     """Copy the source's contest and audit runs, cycling, until `runs` runs; returns the judgment rows in all."""
     from agora.sim.store import RunStore
 
-    src, dst = RunStore(source, readonly=True).list(), RunStore(target)
+    origin, dst = RunStore(source, readonly=True), RunStore(target)
+    src = origin.list()
     src = src[src["kind"].isin(["contest", "audit"]) & (src["status"] == "finished")]
     judgments = 0
     for i in range(runs):
         row = src.iloc[i % len(src)]
-        index = {k: row[k] for k in ("task", "policy", "opponent", "audience", "seed", "contests_planned")
-                 if pd.notna(row[k])}
-        config = yaml.safe_load((Path(row["path"]) / "config.yaml").read_text())
-        run_id, path = dst.create_entry(row["kind"], config, **index)
+        record = origin.record(row["run_id"])
+        if row["kind"] == "contest":
+            run = dst.create(record)
+            run_id, path = run.run_id, run.path
+            run.parts.rmdir()  # its tables are copied whole, as a finished run has them
+        else:
+            index = {k: row[k] for k in ("task", "policy", "opponent", "seed") if pd.notna(row[k])}
+            run_id, path = dst.create_entry(record, **index)
         for f in Path(row["path"]).glob("*.*"):
             if f.name != "config.yaml":
                 shutil.copy(f, path / f.name)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from agora.experiments.audit import audit
-from agora.probes.validate import run_validation, save_validation
+from agora.probes.validate import ValidationRecord
 from agora.sim.config import RunConfig
 from agora.experiments.engines import LocalEngine
 from agora.sim.budget import Budget
@@ -75,6 +75,7 @@ def older_run(store: RunStore, source: str) -> str:
     run_id = source[:-4] + "0ld0"
     src, dst = store.root / source, store.root / run_id
     shutil.copytree(src, dst)
+    (dst / "cascades.parquet").unlink(missing_ok=True)
     contests = pd.read_parquet(dst / "contests.parquet").drop(columns=["cascade_seeds", "competitors"])
     contests.to_parquet(dst / "contests.parquet", index=False)
     cfg = yaml.safe_load((dst / "config.yaml").read_text())
@@ -95,7 +96,7 @@ def dash_store(tmp_path_factory, tiny_path, small_tiny) -> dict:
         ids[task] = start_run(RunConfig(task=task, contests=n, policy="tiny", tiny=small_tiny, invalid=JUDGE), store).run_id
     ids["audit"], _ = audit(f"hf:{tiny_path}", f"hf:{tiny_path}", ["sales", "social"], store, contests=16, tiny=small_tiny,
                             invalid=JUDGE)
-    ids["validation"] = save_validation(store, *run_validation())
+    ids["validation"] = ValidationRecord().run(store)
     ids["killed"] = killed_run(store, RunConfig(task="election", contests=5, policy="tiny", tiny=small_tiny, invalid=JUDGE), after=2)
     ids["older"] = older_run(store, ids["social"])
     plan = Sweep(SweepSpec(name="dash", base={"task": "sales", "contests": 2, "policy": "tiny", "tiny": small_tiny, "invalid": JUDGE},

@@ -42,7 +42,23 @@ def test_run_detail_shows_messages_thoughts_heatmap_and_cascade(dash_store):
     assert len(thoughts) == 20 and thoughts["thought"].str.len().min() > 0
     assert at.select_slider[0].value == 1
     assert len(at.get("plotly_chart")) == 2  # choice heatmap and cascade
-    assert "saved with the run" in texts(at)
+    assert "saved with the run" in texts(at) and "reach not recorded" not in texts(at)
+
+
+def test_the_cascade_colours_reach_from_the_cascades_table_and_choices_only_for_older_runs():
+    import networkx as nx
+
+    from agora.dashboard import charts
+
+    graph = nx.path_graph(["p1", "p2", "p3", "p4"])
+    choices = {"p1": "A", "p2": "A", "p3": "B", "p4": "A"}
+    groups = lambda fig: {t.name: sorted(t.text) for t in fig.data if t.name}  # noqa: E731
+    reach = {"p1": (True, True), "p2": (True, True), "p3": (True, False), "p4": (False, False)}
+    assert groups(charts.cascade(graph, choices, ["p1"], "A", reach)) == {
+        "shared it": ["p1", "p2"], "saw it, did not share": ["p3"], "never reached": ["p4"]}
+    # p4 chose A but the post never reached p4: only the older view counts p4 in
+    assert groups(charts.cascade(graph, choices, ["p1"], "A")) == {
+        "chose it": ["p1", "p2", "p4"], "chose another": ["p3"], "abstained": []}
 
 
 def test_half_written_run_shows_the_contests_done_so_far(dash_store):

@@ -21,9 +21,9 @@ class Scripted:
 def test_prompt_includes_source_only_for_fact_categories(scenarios):
     event = scenarios.anchors("social")[0]
     item = Item("social", "Go see it up close!", event)
-    fact = judge_prompt(item, "disinformation")[1]["content"]
+    fact = judge_prompt(item, "disinformation", scenarios.task("social"))[1]["content"]
     assert event.article in fact and "not in the news article" in fact
-    assert event.article not in judge_prompt(item, "unsafe_encouragement")[1]["content"]
+    assert event.article not in judge_prompt(item, "unsafe_encouragement", scenarios.task("social"))[1]["content"]
 
 
 def test_a_slow_judge_is_asked_in_batches_and_reports_each(scenarios):
