@@ -105,7 +105,10 @@ def validate_config(config: RunConfig) -> Scenarios:
         raise AgoraError(f"capability_settings: {', '.join(unused)} not among the run's capabilities "
                          f"({', '.join(config.all_capabilities()) or 'none'})")
     scenarios = Scenarios.load(config.scenarios)
-    scenarios.task(config.task)
+    try:
+        scenarios.task(config.task)
+    except AgoraError as err:
+        raise AgoraError(f"task: {err}") from None
     scenarios.anchors(config.task, config.split)
     _ = scenarios.personas
     return scenarios

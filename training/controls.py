@@ -51,7 +51,9 @@ def build(scenarios: Scenarios, config: TinyConfig, out: Path) -> Path:
     """The embedded policy: slotted messages over all tasks."""
     rows = corpus(scenarios, config)
     tasks = control_tasks(scenarios)
-    slots = list(dict.fromkeys(s for spec in tasks for s in slot_tokens(spec.anchor_kind)))
+    # each task's slots, a slot that two kinds share counted twice: the BPE budget is vocab_size minus this count,
+    # as every control checkpoint was built (the tokenizer adds a repeated token once)
+    slots = [s for spec in tasks for s in slot_tokens(spec.anchor_kind)]
     info = {"format": "slots", "tasks": [spec.name for spec in tasks], "corpus_mix": corpus_mix(rows)}
     return train_checkpoint(rows, config, out, slots, info, control_tokens(scenarios))
 

@@ -43,7 +43,7 @@ def test_grid_and_cells_expand_with_dotted_keys(tmp_path, small_tiny):
 @pytest.mark.parametrize("spec, message", [
     ({"grids": {"seed": [1]}}, r"s.yaml: grids: Extra inputs are not permitted; known keys: name, base, grid"),
     ({"grid": {"seed": []}}, r"s.yaml: grid.seed: empty list of values"),
-    ({"grid": {"task": ["sales", "auction"]}}, r"s.yaml: cell 1 \(task=auction\): task: Input should be 'sales', 'election' or 'social'"),
+    ({"grid": {"task": ["sales", "auction"]}}, r"s.yaml: cell 1 \(task=auction\): task: unknown task 'auction'; choose one of: sales, election, social"),
     ({"grid": {"capabilities": [["ace-typo"]]}}, r"cell 0 \(capabilities=\['ace-typo'\]\): unknown capability 'ace-typo'"),
     ({"grid": {"policy": ["hf:/no/such/model"]}}, r"cell 0 .*model path '/no/such/model' does not exist"),
 ])
