@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from agora.reasoning.ahn import AHNConfig, AHNTransformer, cache_floats, distillation_loss, forward_flops
 from agora.reasoning.settings import RECALL_KEYS, AHNSettings
-from agora.reasoning.study import Progress, StudyResult, one_thread
+from agora.reasoning.study import Progress, StudyResult, one_thread, ticker
 
 SINK, QUERY, KEYS, VALUES, FILLER = 0, 1, 2, 2 + RECALL_KEYS, 34  # token ranges: keys 2..17, values 18..33, filler 34..47
 VOCAB = 48
@@ -61,13 +61,7 @@ def _fit(opt, steps: int, loss_of, tick) -> float:
 
 def run(s: AHNSettings, progress: Progress | None = None) -> StudyResult:
     """Teacher, then AHN distillation; table `recall`, one row per attention mode."""
-    done, total = 0, s.teacher_steps + s.ahn_steps
-
-    def tick():
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done, total)
+    tick = ticker(progress, s.teacher_steps + s.ahn_steps)
 
     with one_thread() as machine:
         torch.manual_seed(s.seed)

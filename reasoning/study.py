@@ -29,6 +29,19 @@ from agora.sim.store import RunStore, atomic_parquet
 Progress = Callable[[int, int], None]
 
 
+def ticker(progress: Progress | None, total: int) -> Callable[[], None]:
+    """A no-argument callback that counts one unit of work done out of `total` and reports it to `progress`."""
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    return tick
+
+
 @dataclass
 class StudyResult:
     """A study's tables (the first is the headline), the line saying what was measured, and the machine."""

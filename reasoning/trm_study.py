@@ -15,7 +15,7 @@ import torch
 
 from agora.reasoning import sudoku
 from agora.reasoning.settings import TRMSettings
-from agora.reasoning.study import Progress, StudyResult, one_thread
+from agora.reasoning.study import Progress, StudyResult, one_thread, ticker
 from agora.reasoning.trm import TRM, TRMConfig, ema_of, train_batch
 
 ARMS = {  # name -> (T, n, gradient)
@@ -68,13 +68,7 @@ def train_arm(name: str, train_x, train_y, held: set[bytes], s: TRMSettings, tic
 
 def run(s: TRMSettings, progress: Progress | None = None) -> StudyResult:
     """Train and evaluate every arm; tables `arms` (one row per arm) and `curve` (accuracy per inference step count)."""
-    done, total = 0, len(ARMS) * s.batches
-
-    def tick():
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done, total)
+    tick = ticker(progress, len(ARMS) * s.batches)
 
     with one_thread() as machine:
         x, y = sudoku.dataset(4, s.puzzles + s.held_out, seed=s.seed)

@@ -130,3 +130,22 @@ def every_candidate_valid(monkeypatch):
     such contests, leaving no votes and no winner to train on); a test about something else lets every message
     pass (tests/test_candidates.py and tests/training/test_data.py cover the rejection)."""
     monkeypatch.setattr("agora.sim.model.contest_checks", lambda texts, *args: [""] * len(texts))
+
+
+@pytest.fixture
+def interrupted_run():
+    """`interrupted_run(config, store, after)`: a run stopped by Ctrl-C once `after` contests are committed (what an
+    interrupted `agora run` leaves); its id."""
+    from agora.sim.runner import start_run
+
+    def interrupt(config, store, after: int) -> str:
+        def stop(done, total):
+            if done == after:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            start_run(config, store, stop)
+        [run_id] = store.list()["run_id"]
+        return run_id
+
+    return interrupt

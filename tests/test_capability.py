@@ -70,16 +70,9 @@ def test_unknown_or_unused_capability_settings_are_clear_errors(store, tiny_path
     assert store.list().empty
 
 
-def test_capability_state_is_committed_with_each_contest_and_restored_on_resume(store, tiny_path, small_tiny):
+def test_capability_state_is_committed_with_each_contest_and_restored_on_resume(store, tiny_path, small_tiny, interrupted_run):
     cfg = RunConfig(task="sales", contests=4, seed=2, policy="tiny", tiny=small_tiny, capabilities={"B": ["test-ledger"]})
-
-    def stop_after_two(done, total):
-        if done == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        start_run(cfg, store, stop_after_two)
-    [run_id] = store.list()["run_id"]
+    run_id = interrupted_run(cfg, store, after=2)
     half = store.open(run_id)
     assert [p.name for p in half.parts.glob("capabilities-*")] == ["capabilities-000001.json"]  # only the latest
     assert [o[0] for o in half.capability_states()["B"]["test-ledger"]["outcomes"]] == [0, 1]

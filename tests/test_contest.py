@@ -92,16 +92,9 @@ def test_ab_order_is_shuffled_and_mapped_back(tiny_path, small_tiny, scenarios):
         assert votes == j["shown_a"].value_counts().to_dict()
 
 
-def test_resume_adds_exactly_the_missing_contests(store, tiny_path, small_tiny):
+def test_resume_adds_exactly_the_missing_contests(store, tiny_path, small_tiny, interrupted_run):
     cfg = config(small_tiny, contests=5, task="election")
-
-    def stop_after_two(done, total):
-        if done == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        start_run(cfg, store, stop_after_two)
-    [run_id] = store.list()["run_id"]
+    run_id = interrupted_run(cfg, store, after=2)
     assert store.list()["status"].iat[0] == "interrupted"
     half = store.open(run_id)
     assert half.done_contests() == [0, 1]

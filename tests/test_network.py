@@ -6,7 +6,6 @@ import random
 import mesa
 import networkx as nx
 import pandas as pd
-import pytest
 from mesa.discrete_space import FixedAgent, Network
 
 from agora.sim.config import RunConfig
@@ -71,16 +70,9 @@ def test_social_personas_sit_on_the_mesa_network(tiny_path, small_tiny):
     assert record.cascades is None and set(record.tables()) == set(TABLES)  # no network, no cascades table
 
 
-def test_cascades_table_traces_each_post_and_a_resumed_run_keeps_it_whole(store, tiny_path, small_tiny):
+def test_cascades_table_traces_each_post_and_a_resumed_run_keeps_it_whole(store, tiny_path, small_tiny, interrupted_run):
     cfg = RunConfig(task="social", contests=4, seed=5, policy="tiny", tiny=small_tiny, invalid="judge")
-
-    def stop_after_two(done, total):
-        if done == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        start_run(cfg, store, stop_after_two)
-    [run_id] = store.list()["run_id"]
+    run_id = interrupted_run(cfg, store, after=2)
     resumed = resume_run(run_id, store)
     whole = start_run(cfg, store)
     assert (resumed.path / "cascades.parquet").is_file() and not (resumed.path / "parts").exists()

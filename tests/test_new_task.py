@@ -71,11 +71,11 @@ def test_a_task_added_as_yaml_runs_trains_probes_and_shows(review_folder, store,
     # the control it borrows a bank from is the shipped one: the review anchors are no part of its corpus
     assert control_path(scenarios, TinyConfig(**small_tiny)) == tiny_path
 
-    run = start_run(RunConfig(task="review", contests=3, seed=3, policy="tiny", tiny=small_tiny, invalid="judge",
+    run = start_run(RunConfig(task="review", contests=6, seed=3, policy="tiny", tiny=small_tiny, invalid="judge",
                               scenarios=str(review_folder)), store)
     messages, judgments = run.table("messages"), run.table("judgments")
     assert messages["prompt"].str.startswith("<sales> {name}").all()  # written in the bank it borrows
-    assert not messages["text"].str.contains(r"\{[a-z]+\d*\+?\}").any() and len(judgments) == 3 * 20
+    assert not messages["text"].str.contains(r"\{[a-z]+\d*\+?\}").any() and len(judgments) == 6 * 20
     about = judgments["thought"].str.extract(r"about the (\w+)")[0].dropna()
     assert len(about) and (about == "product").all()  # the spec's `subject`
     metrics = json.loads((run.path / "metrics.json").read_text())

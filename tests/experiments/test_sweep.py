@@ -61,6 +61,7 @@ def test_a_ray_address_that_does_not_answer_is_one_clear_error():
     assert time.perf_counter() - started < 10
 
 
+@pytest.mark.slow  # fast representatives: the unanswered Ray address below, and every LocalEngine sweep here
 def test_ray_and_the_local_pool_give_the_same_tables(tmp_path, small_tiny, tiny_path):
     plan = Sweep.load(sweep_file(tmp_path, small_tiny, grid={"task": ["sales", "social"]}))
     local, ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
@@ -72,6 +73,7 @@ def test_ray_and_the_local_pool_give_the_same_tables(tmp_path, small_tiny, tiny_
             pd.testing.assert_frame_equal(table, tables(ray, plan.run_id(i))[name])
 
 
+@pytest.mark.slow  # fast representatives: tests/memory/test_resume.py (a run killed by SIGKILL) and the rerun below
 def test_a_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_tables(tmp_path, small_tiny, tiny_path):
     path = sweep_file(tmp_path, small_tiny, base={"contests": 12, "cache": False, "policy": "tiny", "tiny": small_tiny})
     assert len(Sweep.load(path).configs) == 4
