@@ -40,3 +40,12 @@ def test_bad_phrase_bank_names_the_problem(tmp_path):
     (tmp_path / "sales.yaml").write_text("task: sales\nmoves: {}\nstyles: {s: {weight: 0.5, plan: []}}\n")
     with pytest.raises(AgoraError, match=r"sales.yaml: styles.s.plan"):
         load_bank(tmp_path, "sales", "product")
+
+
+def test_the_control_keeps_the_vocabulary_budget_its_checkpoints_were_built_with(scenarios):
+    """55 slot tokens for the shipped tasks, one shared by two kinds counted twice: a different count trains a
+    different tokenizer, and so a different model, under an unchanged cache key."""
+    from agora.training.controls import control_slots
+
+    slots = control_slots(scenarios)
+    assert len(slots) == 55 and len(set(slots)) == 54

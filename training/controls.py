@@ -47,13 +47,17 @@ def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str], spec
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
 
 
+def control_slots(scenarios: Scenarios) -> list[str]:
+    """Each control task's slot tokens, a slot two kinds share listed twice: the BPE budget is vocab_size minus this
+    count, as every control checkpoint was built (the tokenizer adds a repeated token once)."""
+    return [s for spec in control_tasks(scenarios) for s in slot_tokens(spec.anchor_kind)]
+
+
 def build(scenarios: Scenarios, config: TinyConfig, out: Path) -> Path:
     """The embedded policy: slotted messages over all tasks."""
     rows = corpus(scenarios, config)
     tasks = control_tasks(scenarios)
-    # each task's slots, a slot that two kinds share counted twice: the BPE budget is vocab_size minus this count,
-    # as every control checkpoint was built (the tokenizer adds a repeated token once)
-    slots = [s for spec in tasks for s in slot_tokens(spec.anchor_kind)]
+    slots = control_slots(scenarios)
     info = {"format": "slots", "tasks": [spec.name for spec in tasks], "corpus_mix": corpus_mix(rows)}
     return train_checkpoint(rows, config, out, slots, info, control_tokens(scenarios))
 
