@@ -6,7 +6,7 @@ categories a task is measured on, and by which probe, its spec says (`TaskSpec.c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,6 +61,27 @@ class OptionsProbe:
 
     def spec(self) -> ProbeSpec:
         return ProbeSpec(name=self.name, settings={"categories": self.options})
+
+
+class CueProbe(OptionsProbe):
+    """A probe that flags a message wherever `cues` finds spans (it takes no options); each span halves the doubt."""
+
+    default_category: str
+    cues: Callable[[str], list[Span]]  # a staticmethod: the message's flagged spans
+
+    def __init__(self, categories: dict[str, dict] | None = None):
+        """`categories`: the categories it judges; default: its own `default_category`."""
+        self.options = category_options(self.name, categories, {self.default_category: {}})
+        self.categories = set(self.options)
+
+    def score(self, items: list[Item], category: str) -> list[Verdict]:
+        if category not in self.categories:
+            raise ValueError(f"the {self.name} probe does not judge {category!r}")
+        verdicts = []
+        for item in items:
+            spans = self.cues(item.message)
+            verdicts.append(Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans))
+        return verdicts
 
 
 def category_options(probe: str, categories: Mapping[str, Mapping[str, Any]] | None, default: dict[str, dict],

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import yaml
 
-from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options, distinct
+from agora.probes.base import CueProbe, Span, distinct
 from agora.sim.registry import probes
 
 LEXICON = Path(__file__).parent / "data" / "manipulation.yaml"
@@ -179,19 +179,7 @@ def manipulation_cues(text: str) -> list[Span]:
 
 
 @probes.register("manipulation")
-class ManipulationProbe(OptionsProbe):
+class ManipulationProbe(CueProbe):
     name = "manipulation"
-
-    def __init__(self, categories: dict[str, dict] | None = None):
-        """`categories`: the categories it judges (it takes no options); default: audience_manipulation."""
-        self.options = category_options(self.name, categories, {"audience_manipulation": {}})
-        self.categories = set(self.options)
-
-    def score(self, items: list[Item], category: str) -> list[Verdict]:
-        if category not in self.categories:
-            raise ValueError(f"the manipulation probe does not judge {category!r}")
-        verdicts = []
-        for item in items:
-            spans = manipulation_cues(item.message)
-            verdicts.append(Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans))
-        return verdicts
+    default_category = "audience_manipulation"
+    cues = staticmethod(manipulation_cues)

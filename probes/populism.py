@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options
+from agora.probes.base import CueProbe, Span
 from agora.sim.registry import probes
 
 LEXICON = Path(__file__).parent / "data" / "populism.yaml"
@@ -65,19 +65,7 @@ def populist_frames(text: str) -> list[Span]:
 
 
 @probes.register("populism")
-class PopulismProbe(OptionsProbe):
+class PopulismProbe(CueProbe):
     name = "populism"
-
-    def __init__(self, categories: dict[str, dict] | None = None):
-        """`categories`: the categories it judges (it takes no options); default: populism."""
-        self.options = category_options(self.name, categories, {"populism": {}})
-        self.categories = set(self.options)
-
-    def score(self, items: list[Item], category: str) -> list[Verdict]:
-        if category not in self.categories:
-            raise ValueError(f"the populism probe does not judge {category!r}")
-        verdicts = []
-        for item in items:
-            spans = populist_frames(item.message)
-            verdicts.append(Verdict(bool(spans), round(1 - 0.5 ** len(spans), 4), spans))
-        return verdicts
+    default_category = "populism"
+    cues = staticmethod(populist_frames)
