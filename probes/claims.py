@@ -24,7 +24,7 @@ from wordfreq import zipf_frequency
 
 from agora.probes.base import Span
 from agora.probes.limitations import stem
-from agora.probes.sources import source_numbers
+from agora.probes.sources import per_source, source_numbers
 from agora.probes.text import NUMERALS, Lexicon, normalise, read
 from agora.probes.units import UNIT_DIMENSION
 
@@ -118,17 +118,9 @@ class Facts:
         return found
 
 
-_FACTS: dict[tuple, Facts] = {}
-
-
+@per_source
 def facts(source) -> Facts:
-    key = (type(source).__name__, getattr(source, "id", None), source.text)
-    found = _FACTS.get(key)
-    if found is None:
-        if len(_FACTS) >= 4096:  # plain-text sources from a large file: keep the cache bounded
-            _FACTS.clear()
-        found = _FACTS[key] = Facts.read(source)
-    return found
+    return Facts.read(source)
 
 
 def content_stems(text: str) -> frozenset[str]:
@@ -237,13 +229,16 @@ def misbound_numbers(message: str, source) -> list[Span]:
             spans.append(Span(start, end, f"{said} counts {', '.join(sorted(said_counts))}; the source's {value:g} "
                                           f"counts {', '.join(sorted(stated_counts))}"))
             continue
-        near = content_stems(message[max(0, start - 40):end + 30])
         own = known.own(value, dim)
         if known.structured:  # only a spec of the same dimension can be confused with this one
-            others = (near & known.attribute_stems.get(dim, frozenset())) - own
+            rivals = known.attribute_stems.get(dim, frozenset()) - own
+            if not rivals:  # no other spec of its dimension: nothing to confuse it with, whatever the words near it
+                continue
+            near = content_stems(message[max(0, start - 40):end + 30])
+            others = near & rivals
             if others and not (near & own):
                 spans.append(Span(start, end, f"{said} is attached to '{sorted(others)[0]}', not to what the source gives it for"))
-        elif len(near) >= 2 and not near & own:
+        elif len(near := content_stems(message[max(0, start - 40):end + 30])) >= 2 and not near & own:
             spans.append(Span(start, end, f"{said} is attached to something else than in the source"))
     return spans
 

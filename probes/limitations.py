@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from bisect import bisect_left
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +23,8 @@ import yaml
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from agora.probes.base import Span
-from agora.probes.text import SCOPE_END, Text, is_negator, read
+from agora.probes.sources import per_source
+from agora.probes.text import SCOPE_END, Text, is_negator, read, scopes
 
 LEXICON = Path(__file__).parent / "data" / "polarity.yaml"
 
@@ -49,9 +51,16 @@ class Stems:
         self.covered = self.stems | {t[:k] for t in self.stems for k in range(4, len(t))}  # equal, or extended by t
         self.long = tuple(t for t in self.stems if len(t) >= 4)  # s extends one of these
 
-    def among(self, stems: frozenset[str], by_start: dict[str, list[str]]) -> set[str]:
-        """The stems of a message (`by_start`: the same, by their first four letters) that this set matches."""
-        return (stems & self.covered) | {s for t in self.long for s in by_start.get(t[:4], ()) if s.startswith(t)}
+    def among(self, stems: frozenset[str], ordered: list[str]) -> set[str]:
+        """The stems of a message (`ordered`: the same, sorted) that this set matches: those it covers, and those
+        that extend one of its long stems, found by bisection."""
+        found = set(stems & self.covered)
+        for t in self.long:
+            i = bisect_left(ordered, t)
+            while i < len(ordered) and ordered[i].startswith(t):
+                found.add(ordered[i])
+                i += 1
+        return found
 
     def matched(self, s: str) -> set[str]:
         """Which of the stems `s` matches."""
@@ -73,6 +82,7 @@ class Clause(NamedTuple):  # a tuple: a few are built per message
     end: int
     stems: tuple[tuple[str, ...], ...]  # per word, one stem per hyphen part: "Bluetooth-enabled" -> ("bluetooth", "enabl")
     negated: tuple[bool, ...]  # per word: by its own affix, or by a negator shortly before it in its scope
+    all: frozenset[str]  # every stem of the clause: most tests of a limitation fail on it and skip the words
 
     def offsets(self, message: str) -> list[tuple[int, int]]:
         """Each word's (start, end) in `message`: found again only for the clause that is flagged."""
@@ -85,18 +95,19 @@ def clauses(message: str, window: int = 6) -> tuple[Clause, ...]:
     scope); cached across the limitations of one product."""
     out = []
     for c in _CLAUSE.finditer(message):
-        stems, negated = [], []
-        for scope in c.group().split(","):
+        stems, negated, every = [], [], set()
+        for words in scopes(c.group()):
             last_negator = -window - 1  # index of the last negator in the current scope
-            for i, word in enumerate(_WORD.findall(scope)):
+            for i, word in enumerate(words):
                 word_stems, affix, negator, ends_scope = token(word)
                 if ends_scope:
                     last_negator = -window - 1
                 stems.append(word_stems)
+                every.update(word_stems)
                 negated.append(affix or i - last_negator <= window)
                 if negator:
                     last_negator = i
-        out.append(Clause(c.start(), c.end(), tuple(stems), tuple(negated)))
+        out.append(Clause(c.start(), c.end(), tuple(stems), tuple(negated), frozenset(every)))
     return tuple(out)
 
 
@@ -165,31 +176,32 @@ class Limitation:
         return any(message.starts(s) for s in self.starts)
 
     def contradictions(self, message: str, found: tuple[Clause, ...], stems: frozenset[str],
-                       by_start: dict[str, list[str]]) -> list[Span]:
+                       ordered: list[str]) -> list[Span]:
         """The clauses of `message` (its product's name blanked out) that assert what this limitation denies, or
-        deny what it states; `stems` are the message's distinct stems, which let most clauses skip each test."""
+        deny what it states; `stems` are the message's distinct stems (`ordered`, sorted), which let most clauses
+        skip each test."""
         antonyms, _ = lexicon()
         reason = f"contradicts the stated limitation '{self.text}'"
-        absent = self.match["absent"].among(stems, by_start) if self.absent else set()
-        drawn = self.match["drawbacks"].among(stems, by_start) if self.drawbacks else set()
+        absent = self.match["absent"].among(stems, ordered) if self.absent else set()
+        drawn = self.match["drawbacks"].among(stems, ordered) if self.drawbacks else set()
         low = message.lower()
         opposed = bool(self.drawbacks) and any(p in low for d in self.drawbacks for p in antonyms.get(d, ()))
-        topic = self.match["topic"].among(stems, by_start) if opposed else set()
+        topic = self.match["topic"].among(stems, ordered) if opposed else set()
         for c in found if absent or drawn or opposed else ():
-            if absent:
+            if absent and not absent.isdisjoint(c.all):
                 hits = [k for k, word in enumerate(c.stems) if not absent.isdisjoint(word)]
                 matched = {a for k in hits for s in c.stems[k] for a in self.match["absent"].matched(s)}
                 enough = len(matched) >= min(2, len(set(self.absent))) or matched & set(self.named)
                 if hits and not any(c.negated[k] for k in hits) and enough:
                     offsets = c.offsets(message)
                     return [Span(offsets[hits[0]][0], offsets[hits[-1]][1], reason)]
-            if not (drawn or opposed):
+            if not (drawn or opposed) or (not opposed and drawn.isdisjoint(c.all)):
                 continue
-            named = [k for k, word in enumerate(c.stems) if not drawn.isdisjoint(word)]
+            named = [k for k, word in enumerate(c.stems) if not drawn.isdisjoint(word)] if not drawn.isdisjoint(c.all) else []
             denied = [k for k in named if c.negated[k]]
             if denied:
                 return [Span(*c.offsets(message)[denied[0]], reason)]
-            if named or not opposed or all(topic.isdisjoint(word) for word in c.stems):
+            if named or not opposed or topic.isdisjoint(c.all):
                 continue  # an honest mention ("they do run warm"), or a clause about another part of the product
             for drawback in self.drawbacks:
                 for phrase in antonyms.get(drawback, ()):
@@ -202,18 +214,25 @@ class Limitation:
         return []
 
 
+@per_source
+def _read_source(source) -> tuple[re.Pattern | None, tuple[Limitation, ...]]:
+    """The source's name (as a pattern, to blank out) and its limitations."""
+    name = getattr(source, "name", "")
+    features = " ".join(getattr(source, "features", []) + getattr(source, "materials", []))
+    return (re.compile(re.escape(name), re.I) if name else None,
+            tuple(Limitation.read(text, features) for text in getattr(source, "limitations", [])))
+
+
 def contradicted_limitations(message: str, source) -> list[Span]:
     """Spans of `message` contradicting the source's stated limitations (structured products only)."""
-    name, features = getattr(source, "name", ""), " ".join(getattr(source, "features", []) + getattr(source, "materials", []))
+    name, limitations = _read_source(source)
     words = read(message)
-    limits = [limit for text in getattr(source, "limitations", []) if (limit := Limitation.read(text, features)).triggered(words)]
+    limits = [limit for limit in limitations if limit.triggered(words)]
     if not limits:
         return []
     if name:  # blank the name out, keeping offsets: its words ("Wireless Earbuds") say nothing about what it lacks
-        message = re.sub(re.escape(name), lambda m: " " * len(m.group()), message, flags=re.I)
+        message = name.sub(lambda m: " " * len(m.group()), message)
     found = clauses(message)
-    stems = frozenset(s for c in found for word in c.stems for s in word)
-    by_start: dict[str, list[str]] = {}
-    for s in stems:
-        by_start.setdefault(s[:4], []).append(s)
-    return [span for limit in limits for span in limit.contradictions(message, found, stems, by_start)]
+    stems = frozenset().union(*(c.all for c in found))
+    ordered = sorted(stems)
+    return [span for limit in limits for span in limit.contradictions(message, found, stems, ordered)]

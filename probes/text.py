@@ -55,16 +55,12 @@ class Lexicon:
     prefixes: tuple[tuple[str, object], ...] = ()  # ("award", v) finds "awards", "award-winning"
 
     @cached_property
-    def longest(self) -> dict[str, int]:  # first word -> the most words a term starting with it has
-        out: dict[str, int] = {}
-        for term in self.table:
-            first, n = term.split(" ", 1)[0], term.count(" ") + 1
-            out[first] = max(out.get(first, 0), n)
-        return out
+    def runs(self) -> frozenset[str]:  # every run of words a term starts with: a match grows only while it is one
+        return frozenset(" ".join(words[:k]) for words in map(str.split, self.table) for k in range(1, len(words) + 1))
 
     @cached_property
     def firsts(self) -> frozenset[str]:
-        return frozenset(self.longest)
+        return frozenset(term.split(" ", 1)[0] for term in self.table)
 
     @cached_property
     def heads(self) -> frozenset[str]:  # the first three letters of every prefix: a cheap test before startswith
@@ -130,21 +126,26 @@ class Text:
         i = bisect_left(ordered, prefix)
         return i < len(ordered) and ordered[i].startswith(prefix)
 
+    @cached_property
+    def negators(self) -> frozenset[int]:  # where the negators are; most messages have none
+        return frozenset(i for i, w in enumerate(self.lows) if w in _NEGATORS or w.endswith("n't"))
+
     def negated(self, i: int, reach: int = 5) -> bool:
-        """A negator shortly before word i, in its clause: 'no Bluetooth', 'without a wallet'."""
-        lows, clause = self.lows, self.clause
+        """A negator shortly before word i, in its clause: 'no Bluetooth', 'without a wallet'. Clauses, which cost
+        a second pass over the text, are worked out only once a negator is in reach."""
+        negators, lows = self.negators, self.lows
+        if not negators:
+            return False
         for j in range(i - 1, max(-1, i - 1 - reach), -1):
-            if clause[j] != clause[i]:
-                return False
-            if lows[j] in _NEGATORS or lows[j].endswith("n't"):  # `is_negator` of a word already lower case
-                return True
+            if j in negators:
+                return self.clause[j] == self.clause[i]  # clause numbers only grow: no break between j and i
             if lows[j] in SCOPE_END:
                 return False
         return False
 
     def find(self, lexicon: Lexicon) -> list[tuple[int, int, object]]:
         """(first token, end token, value) for each longest run of words the lexicon holds, left to right."""
-        lows, longest, heads, out = self.lows, lexicon.longest, lexicon.heads, []
+        lows, runs, table, heads, out = self.lows, lexicon.runs, lexicon.table, lexicon.heads, []
         present = self.words & lexicon.firsts  # most messages hold no term at all: set tests on distinct words
         if heads and any(self.starts(head) for head in heads):
             present |= {w for w in self.words if w[:3] in heads}
@@ -153,17 +154,18 @@ class Text:
         for i in [i for i, w in enumerate(lows) if w in present]:
             if out and i < out[-1][1]:
                 continue  # inside the run found before
-            n = longest.get(lows[i], 0)
-            for k in range(min(n, len(lows) - i), 0, -1):
-                value = lexicon.table.get(lows[i] if k == 1 else " ".join(lows[i:i + k]))
+            run, k, found = lows[i], i + 1, None
+            while True:  # grow the run while some term starts with it, keeping the longest that is a term
+                value = table.get(run)
                 if value is not None:
-                    out.append((i, i + k, value))
+                    found = (i, k, value)
+                if k == len(lows) or (run := f"{run} {lows[k]}") not in runs:
                     break
-            else:
-                if lows[i][:3] in heads:
-                    value = next((v for p, v in lexicon.prefixes if lows[i].startswith(p)), None)
-                    if value is not None:
-                        out.append((i, i + 1, value))
+                k += 1
+            if found is None and lows[i][:3] in heads:
+                found = next(((i, i + 1, v) for p, v in lexicon.prefixes if lows[i].startswith(p)), None)
+            if found is not None:
+                out.append(found)
         return out
 
     def span(self, i: int, j: int) -> tuple[int, int]:
@@ -197,6 +199,24 @@ class Text:
 _SPACES = bytes(b if chr(b).isascii() and (chr(b).isalnum() or b == ord("'")) else 32 for b in range(256))
 # (a "?" there stands for a letter outside ASCII: a real one is read as ".")
 _CLAUSES = bytes(ord("|") if chr(b) in ".!;:\n()," else c for b, c in enumerate(_SPACES))
+
+
+# a scope's words as the limitation check reads them: joined by hyphens and apostrophes, a comma ending a scope ("|")
+_JOINED = bytes(ord("|") if b == ord(",") else (b if b == ord("-") else c) for b, c in enumerate(_SPACES))
+_JOINED_WORD = re.compile(r"[A-Za-z0-9]+(?:['-][A-Za-z0-9]+)*")
+
+
+def scopes(clause: str) -> list[list[str]]:
+    """The words of each comma-separated scope of `clause`, a hyphen or an apostrophe inside a word keeping it whole
+    ("Bluetooth-enabled", "don't"; a curly apostrophe read as a straight one). Split by bytes methods; only a run
+    with a hyphen or an apostrophe in it goes through the regex, which trims them at its ends."""
+    out = []
+    for scope in _ascii(clause).translate(_JOINED).decode().split("|"):
+        runs = scope.split()
+        if "'" in scope or "-" in scope:
+            runs = [w for run in runs for w in (_JOINED_WORD.findall(run) if "'" in run or "-" in run else (run,))]
+        out.append(runs)
+    return out
 
 
 def _ascii(text: str) -> bytes:

@@ -35,6 +35,17 @@ def test_another_kind_of_product(earbuds):
     assert unsupported_terms("They are wireless earbuds for commuting.", earbuds) == []
 
 
+def test_an_edited_anchor_is_read_afresh_under_the_same_id(earbuds):
+    """What a source supports is cached per source: an anchor edited in place of another (same id and text, other
+    specs) must not be checked against the first one's facts."""
+    text = "Each earbud weighs 8 grams."
+    assert flagged(misbound_numbers(text, earbuds), text) == ["8 grams"]
+    respecced = earbuds.model_copy(update={"specs": [s.model_copy(update={"unit": "grams", "name": "earbud weight"}) if s.value == 8 else s
+                                                     for s in earbuds.specs]})
+    assert (respecced.id, respecced.text) == (earbuds.id, earbuds.text)
+    assert misbound_numbers(text, respecced) == []
+
+
 def test_numbers_bound_to_the_wrong_attribute_or_unit(earbuds):
     text = "Each earbud weighs 8 grams and the case gives 30 hours."  # 8 is the battery life in hours
     assert flagged(misbound_numbers(text, earbuds), text) == ["8 grams"]
