@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agora.cli.common import StoreOpt, console, friendly, open_store, progress_bar
@@ -38,7 +39,7 @@ def rerun(
         record.resolved = {}
         contest_run(lambda tick: start_run(record, st, tick))
         return
-    new = record.run(st, say=lambda m: console.print(m, highlight=False))
+    new = record.run(st, say=lambda m: console.print(escape(m), highlight=False))  # plain text: "[...]" is no markup
     console.print(f"{record.record} {run_id} re-run: [bold]{new}[/]: {st.root / new}", soft_wrap=True, highlight=False)
 
 

@@ -289,45 +289,23 @@ def judge_cmd(
     store: Optional[Path] = StoreOpt,
 ):
     """Judge messages written anywhere: each persona sees each pair, in a seeded order, thinks and votes."""
-    import hashlib
+    from agora.sim.audience.judge_file import JudgingRecord, judging, reasons, summary
+    from agora.sim.records import file_sha256
 
-    from agora.sim.audience.judge_file import JudgingRecord, judge, read_rows, reasons, save, summary
-    from agora.sim.audience.llm import LLMAudience
-    from agora.sim.backends.cached import CachedBackend, CallCache
-    from agora.sim.candidates import REASONS
-    from agora.sim.runner import load_audience
-    from agora.sim.scenario import Scenarios
-    from agora.sim.tiny.control import TinyConfig
-
-    scenarios = Scenarios.load()
-    rows, problems = read_rows(file, scenarios)
-    for p in problems:
-        console.print(f"[yellow]skipped:[/] {escape(p)}", highlight=False, soft_wrap=True)
-    if not rows:
-        raise AgoraError(f"{file}: no row to judge ({len(problems)} bad rows)")
     if invalid not in ("skip", "judge"):
         raise AgoraError(f"--invalid: {invalid!r}; use skip or judge")
-    for r in rows:
-        for i, reason in enumerate(r.invalid):
-            if reason:
-                console.print(f"[yellow]not a candidate:[/] {file} line {r.line}, message {i}: {REASONS[reason]}"
-                              + (" (judged anyway)" if invalid == "judge" else ""), highlight=False, soft_wrap=True)
-    voters = load_audience(audience, scenarios, TinyConfig())
-    if isinstance(voters, LLMAudience):
-        voters.backend = CachedBackend(voters.backend, CallCache())
+    record = JudgingRecord(file=str(file.resolve()), sha256=file_sha256(file), audience=audience, seed=seed,
+                           invalid=invalid, batch=batch)
     with progress_bar("pairs") as bar:
         pairs = bar.add_task("pairs", total=None)
-        judgments = judge(rows, voters, scenarios, seed, batch, lambda done, total: bar.update(pairs, completed=done, total=total),
-                          invalid)
-    record = JudgingRecord(file=str(file.resolve()), sha256=hashlib.sha256(file.read_bytes()).hexdigest(), audience=audience,
-                           seed=seed, invalid=invalid, batch=batch)
-    st = open_store(store)
-    run_id, path = save(st, rows, judgments, record, voters.identity, problems)
-    table = Table(title=f"vote shares ({voters.identity}; 95% Wilson intervals over the ballots that gave a vote)")
+        done = judging(record, open_store(store), lambda m: console.print(escape(m), style="yellow", highlight=False,
+                                                                          soft_wrap=True),
+                       lambda n, total: bar.update(pairs, completed=n, total=total))
+    table = Table(title=f"vote shares ({done.identity}; 95% Wilson intervals over the ballots that gave a vote)")
     for col in ("line", "id", "message", "share [95% CI]", "votes", "ballots", "abstained"):
         table.add_column(col, justify="left" if col in ("id", "message") else "right")
-    texts = {r.line: r.messages for r in rows}
-    found = summary(judgments)
+    texts = {r.line: r.messages for r in done.rows}
+    found = summary(done.judgments)
     for r in found.itertuples():
         text = texts[r.line][r.message].replace("\n", " ")
         share = f"{r.share:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}]" if r.votes == r.votes and r.ballots > r.abstained else "no vote"
@@ -335,14 +313,14 @@ def judge_cmd(
                       str(r.votes), str(r.ballots), str(r.abstained))
     console.print(table)
     for r in found.itertuples():
-        for thought in reasons(judgments, r.line, r.message):
+        for thought in reasons(done.judgments, r.line, r.message):
             console.print(f"  line {r.line}, message {r.message}: [italic]{escape(thought[:160])}[/]", highlight=False, soft_wrap=True)
     if audience == "parametric":
         console.print("votes from the parametric audience, a rule-based control: they say nothing about how language "
                       "models or people read these messages", highlight=False)
     if out:
-        judgments.to_parquet(out, index=False)
-    console.print(f"judging [bold]{run_id}[/]: {path}", soft_wrap=True, highlight=False)
+        done.judgments.to_parquet(out, index=False)
+    console.print(f"judging [bold]{done.run_id}[/]: {done.path}", soft_wrap=True, highlight=False)
 
 
 audience_group = typer.Typer(help="Measure an audience before trusting it.", no_args_is_help=True)
@@ -369,51 +347,23 @@ def audience_check(
     import json
 
     from agora.sim.audience import check as c
-    from agora.sim.audience.debias import BothOrders
-    from agora.sim.audience.llm import LLMAudience
-    from agora.sim.backends.cached import CachedBackend, CallCache
-    from agora.sim.runner import load_audience
+    from agora.sim.records import file_sha256
     from agora.sim.scenario import Scenarios
-    from agora.sim.tiny.control import TinyConfig
 
     if orders not in ("one", "both"):
         raise AgoraError(f"--orders: {orders!r}; use one or both")
-    scenarios = Scenarios.load()
-    found = c.calibration_pairs(scenarios, anchors, seed)
-    if pairs:
-        mine, problems = c.user_pairs(pairs, scenarios)
-        for p in problems:
-            console.print(f"[yellow]skipped:[/] {escape(p)}", highlight=False, soft_wrap=True)
-        found += mine
-    if manipulation:
-        found += c.manipulation_pairs(scenarios, found)
-
-    def voters(spec: str, vote: str):
-        made = load_audience(spec, scenarios, TinyConfig(), vote)
-        if isinstance(made, LLMAudience):
-            made.backend = CachedBackend(made.backend, CallCache())
-        return BothOrders(made) if orders == "both" else made
-
-    judged = {}
-    for name, spec, how in [("audience", audience, vote)] + ([("reference", reference, "text")] if reference else []):
-        who = voters(spec, how)
-        with progress_bar(f"{name} pairs") as bar:
-            task_id = bar.add_task(f"{name} pairs", total=None)
-            judged[name] = (who, c.ballots(found, who, scenarios, personas=personas, repeats=repeats, seed=seed, batch=batch,
-                                           progress=lambda done, total: bar.update(task_id, completed=done, total=total)))
-    who, frame = judged["audience"]
-    record = c.CheckRecord(audience=audience, orders=orders, vote=vote, personas=personas or len(scenarios.personas),
-                           anchors_per_task=anchors, repeats=repeats, seed=seed, pairs_file=str(pairs) if pairs else None,
-                           reference=reference, manipulation=manipulation, batch=batch)
-    rep = c.report(frame, audience, who.identity, judged["reference"][1] if reference else None,
-                   settings=record.model_dump(exclude={"record"}))
-    st = open_store(store)
-    run_id, path = st.create_entry(record, audience=audience, seed=seed)
-    frame.to_parquet(path / "ballots.parquet", index=False)
-    (path / "report.json").write_text(json.dumps(rep.as_dict(), indent=2))
+    record = c.CheckRecord(audience=audience, orders=orders, vote=vote, personas=personas or len(Scenarios.load().personas),
+                           anchors_per_task=anchors, repeats=repeats, seed=seed,
+                           pairs_file=str(pairs.resolve()) if pairs else None,
+                           pairs_sha256=file_sha256(pairs) if pairs else None, reference=reference,
+                           manipulation=manipulation, batch=batch)
+    with progress_bar("pairs") as bar:
+        task_id = bar.add_task("pairs", total=None)
+        run_id, path, rep = c.check(record, open_store(store),
+                                    lambda m: console.print(escape(m), style="yellow", highlight=False, soft_wrap=True),
+                                    lambda done, total: bar.update(task_id, completed=done, total=total))
     if out:
         out.write_text(json.dumps(rep.as_dict(), indent=2))
-    st.update(run_id, status="finished", metrics=json.dumps({"verdict": rep.verdict, "ballots": rep.ballots}))
     console.print(check_table(rep))
     for reason in rep.reasons:
         console.print(f"  [yellow]{escape(reason)}[/]", highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from agora.cli.common import StoreOpt, console, friendly, open_store
+from agora.cli.common import ScenariosOpt, StoreOpt, console, friendly, open_store
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 @friendly
 def train(
     method: str = typer.Option("rft", help="rft (winners) | tfb (winners + audience thoughts)"),
-    task: str = typer.Option("sales", help="sales | election | social"),
+    task: str = typer.Option("sales", help="a task of the scenarios folder: sales | election | social as shipped"),
     policy: str = typer.Option("smollm2", help="base policy with local weights: smollm2 | hf:PATH|FILE.gguf | tiny (control)"),
     rounds: int = typer.Option(1, min=1, help="generate -> judge -> train cycles"),
     contests: int = typer.Option(192, min=1, help="contests per round on the train anchors"),
@@ -32,6 +32,7 @@ def train(
     placement: str = typer.Option("user", help="where the inoculation goes in a chat prompt: user | system"),
     invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit | void | judge (counted either way)"),
     store: Optional[Path] = StoreOpt,
+    scenarios: Optional[Path] = ScenariosOpt,
 ):
     """Fine-tune a policy on the contests it wins (RFT) and on what the audience thinks (TFB), optionally inoculated."""
     from agora.training.config import TrainConfig
@@ -40,7 +41,7 @@ def train(
     config = TrainConfig(method=method, task=task, policy=policy, rounds=rounds, contests=contests, audience=audience,
                          seed=seed, thought_share=thought_share, epochs=epochs, learning_rate=learning_rate,
                          inoculation=inoculation, placement=placement, lora=lora, batch_contests=batch_contests,
-                         invalid=invalid)
+                         invalid=invalid, scenarios=str(scenarios) if scenarios else None)
     result = AudienceTrainer(config, open_store(store), say=lambda m: console.print(m, highlight=False)).train()
     console.print(result.rounds.drop(columns=["checkpoint"]).to_string(index=False))
     console.print(f"training run [bold]{result.run_id}[/] finished; policy: hf:{result.checkpoint}", soft_wrap=True, highlight=False)

@@ -47,8 +47,8 @@ class Engine:
                 if isinstance(result, BaseException):
                     result = {"run_id": run_id, "status": "failed", "contests_done": 0, "metrics": {}, "error": str(result)}
                 metrics = result.get("metrics") or {}
-                spent["calls"] += metrics.get("llm_calls", 0) or 0
-                spent["tokens"] += metrics.get("llm_tokens", 0) or 0
+                for k in ("calls", "tokens"):  # what the cell spent: its tables' calls and those a kill cut short
+                    spent[k] += (metrics.get(f"llm_{k}", 0) or 0) + (metrics.get(f"llm_{k}_lost", 0) or 0)
                 results[cell] = result
                 report(result)
         finally:

@@ -15,7 +15,7 @@ from agora.sim.store import RunStore
 from agora.training.config import TrainConfig
 from agora.training.trainer import AudienceTrainer
 
-SHARED = ("task", "seed", "policy", "audience", "tiny")  # taken from the cell, not from the train mapping
+SHARED = ("task", "seed", "policy", "audience", "tiny", "scenarios")  # taken from the cell, not from the train mapping
 
 
 @sweep_stages.register("train")

@@ -6,7 +6,8 @@ sending a batch, so a contest is either fully written or not at all, and the run
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from agora.sim.backends.base import Backend, Prompt, Sampling
 from agora.sim.errors import AgoraError
@@ -18,10 +19,20 @@ class BudgetExceeded(AgoraError):
 
 @dataclass
 class Budget:
+    """What a run has spent, counted against its limits; `on_spend` hears of every batch counted (a run saves it,
+    so the calls of a contest a kill cuts short are known on resume)."""
+
     max_calls: int | None = None
     max_tokens: int | None = None  # generated tokens: the server's usage, else the tokenizer's, else words
     calls: int = 0
     tokens: int = 0
+    on_spend: Callable[[dict], None] | None = field(default=None, repr=False, compare=False)
+
+    def spend(self, calls: int, tokens: int) -> None:
+        self.calls += calls
+        self.tokens += tokens
+        if self.on_spend:
+            self.on_spend({"calls": self.calls, "tokens": self.tokens})
 
     def check(self, calls: int, tokens: int) -> None:
         if self.max_calls is not None and self.calls + calls > self.max_calls:
@@ -45,8 +56,7 @@ class MeteredBackend:
     def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
         self.budget.check(len(prompts), len(prompts) * sampling.max_new_tokens)
         texts = self.inner.generate(prompts, sampling, seeds)
-        self.budget.calls += len(prompts)
-        self.budget.tokens += self._tokens(texts)
+        self.budget.spend(len(prompts), self._tokens(texts))
         return texts
 
     def _tokens(self, texts: list[str]) -> int:

@@ -11,6 +11,7 @@ its `RunConfig` (`agora.sim.config`), which predates this layer and is read by `
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,21 @@ def settings_record(settings: type, name: str, base: type[Record] = Record) -> t
     model = create_model(f"{settings.__name__}Record", __base__=base, record=(Literal[name], name), **fields)
     model.settings = lambda self: settings(**{k: getattr(self, k) for k in fields})
     return model
+
+
+def file_sha256(path: Path) -> str:
+    """The hash a record keeps of an input file it names, so that a rerun on a changed file is noticed."""
+    if not path.is_file():
+        raise AgoraError(f"{path}: file not found")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def same_file(path: Path, sha256: str | None) -> Path:
+    """An input file as the record saw it (no hash kept: not compared); gone or changed, it is one line naming it."""
+    if sha256 and (now := file_sha256(path)) != sha256:
+        raise AgoraError(f"{path}: changed since the entry was made (sha256 {sha256[:12]}…, now {now[:12]}…); run its "
+                         "command on the file for a new entry")
+    return path
 
 
 def read_record(path: Path) -> Record:

@@ -123,8 +123,8 @@ def start_run(config: RunConfig, store: RunStore, progress: Progress | None = No
 
 
 def resume_run(run_id: str, store: RunStore, progress: Progress | None = None) -> Run:
-    """Continue from the last finished contest; the budget continues from what the run has used, and capabilities
-    from the state committed with that contest."""
+    """Continue from the last finished contest; the budget continues from what the run has spent (a contest cut
+    short included), and capabilities from the state committed with that contest."""
     run = store.open(run_id)
     if run.finished():
         raise AgoraError(f"run {run_id} is already finished; nothing to resume")
@@ -154,6 +154,11 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
         "personas": [v.persona.id for v in model.voters],
     }
     run.save_config(config)
+    # what was spent beyond the committed contests went on one cut short: the call cache hands it back to the replay,
+    # else it is lost and spent again
+    committed = run.committed_usage()
+    lost = {k: 0 if config.cache else getattr(budget, k) - committed.get(k, 0) for k in ("calls", "tokens")}
+    budget.on_spend = run.save_usage
     if model.network:  # the persona graph, so that a cascade can be drawn as it ran
         ids = {v.node: v.persona.id for v in model.voters}
         (run.path / "network.json").write_text(json.dumps(nx.node_link_data(nx.relabel_nodes(model.graph, ids), edges="edges")))
@@ -168,8 +173,9 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
                 contest = int(record.contest["contest"].iat[0])
                 # with capabilities a batch is one contest, so their state now is the state after this one
                 states = capability_states(model) if config.all_capabilities() else None
-                run.write_contest(contest, record.tables(), usage={"calls": budget.calls, "tokens": budget.tokens},
-                                  capabilities=states)
+                # a batch's calls are committed with its first contest: they are made before any is recorded
+                usage = {k: getattr(budget, k) - lost[k] for k in lost}
+                run.write_contest(contest, record.tables(), usage=usage, capabilities=states)
                 done.add(contest)
                 ran += 1
                 if progress:
@@ -195,7 +201,11 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
     seconds = time.perf_counter() - started
     metrics["contests_per_second"] = round(ran / seconds, 3) if ran and seconds else None
     metrics["resumed_from"] = config.contests - ran if ran < config.contests else 0
-    metrics["llm_calls"] = budget.calls  # calls that reached a model (cache hits excluded), over the whole run
-    metrics["llm_tokens"] = budget.tokens
+    # calls that reached a model (cache hits excluded) for the contests in the tables, as an uninterrupted run counts
+    # them; `_lost`: those spent, without a call cache, on contests a kill or Ctrl-C cut short. Spent: the sum.
+    metrics["llm_calls"] = budget.calls - lost["calls"]
+    metrics["llm_calls_lost"] = lost["calls"]
+    metrics["llm_tokens"] = budget.tokens - lost["tokens"]
+    metrics["llm_tokens_lost"] = lost["tokens"]
     run.finish(metrics, seconds)
     return run

@@ -8,7 +8,9 @@ While a run is going, each finished contest is written as its own Parquet parts 
 at most the contest in flight and `--resume` finds exactly which contests are done. Finishing
 consolidates the parts into the three tables. A run with capabilities also writes, before the commit mark,
 `parts/capabilities-<contest>.json`: every competitor's capability state after that contest, which `--resume` hands
-back to the capabilities (older ones are dropped once a later contest is committed).
+back to the capabilities; and every run `parts/usage-<contest>.json`, the LLM calls and tokens the committed contests
+cost (older ones of both are dropped once a later contest is committed). `usage.json` is what the run has spent,
+saved after every batch of calls: without a call cache, the difference is what interruptions lost.
 """
 
 from __future__ import annotations
@@ -106,23 +108,39 @@ class RunStore:
         The folder is built under a temporary name and renamed into place after its index row is written, so
         a process killed at any point leaves either no run or a complete empty one — never a folder without a
         config. A caller that names the run (a sweep cell) can therefore simply try again."""
-        run_id = run_id or new_run_id()
+        if run_id is None:
+            run_id, work = self._draw_id()
+        else:
+            if (self.root / run_id).exists():
+                raise AgoraError(f"run {run_id!r} already exists in store {self.root}")
+            work = self.root / f".{run_id}.creating"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
         path = self.root / run_id
-        if path.exists():
-            raise AgoraError(f"run {run_id!r} already exists in store {self.root}")
-        work = self.root / f".{run_id}.creating"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
         (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         for d in dirs:
             (work / d).mkdir()
-        fields = {"run_id": run_id, "created_at": _now(), "status": "created", "path": str(path), "kind": kind,
+        fields = {"run_id": run_id, "created_at": _now(), "status": "created", "path": run_id, "kind": kind,
                   "contests_done": 0, **index}
         with closing(self._db()) as db, db:
             db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
                        tuple(fields.values()))
         os.replace(work, path)
         return run_id, path
+
+    def _draw_id(self) -> tuple[str, Path]:
+        """A fresh run id, claimed by making its temporary folder: two runs started in the same second can draw the
+        same id, and the second then draws again rather than share the first one's folder and index row."""
+        while True:
+            run_id = new_run_id()
+            work = self.root / f".{run_id}.creating"
+            try:
+                work.mkdir(parents=True)
+            except FileExistsError:
+                continue
+            if not (self.root / run_id).exists():  # checked after the claim: the first may have just renamed its folder
+                return run_id, work
+            work.rmdir()
 
     def open(self, run_id: str) -> Run:
         if not (self.root / run_id / "config.yaml").is_file():
@@ -152,14 +170,23 @@ class RunStore:
         return rows.iloc[0]
 
     def _select(self, where: str, args: tuple = ()) -> pd.DataFrame:
-        """Index rows with a killed run shown as interrupted and metrics parsed."""
+        """Index rows with each run's folder under this root, a killed run shown as interrupted and metrics parsed."""
         if self.readonly and not self.index.is_file():
             return pd.DataFrame(columns=[c.split()[0] for c in _COLUMNS.strip().replace("\n", " ").split(", ")])
         with closing(self._db()) as db:
             df = pd.read_sql_query(f"SELECT * FROM runs {where} ORDER BY run_id", db, params=args)
+        df["path"] = [str(self._folder(run_id, recorded)) for run_id, recorded in zip(df["run_id"], df["path"])]
         df["status"] = [_live_status(s, pid, host) for s, pid, host in zip(df["status"], df["pid"], df["host"])]
         df["metrics"] = [json.loads(m) if isinstance(m, str) and m else {} for m in df["metrics"]]
         return df
+
+    def _folder(self, run_id: str, recorded) -> Path:
+        """A run's folder under the store's current root, so a store opened from elsewhere, copied or moved still
+        reads. The index records it relative to the root; an older index recorded it as given (absolute, or relative
+        to where the run started), which stands for the folder named after the run."""
+        if isinstance(recorded, str) and recorded and not Path(recorded).is_absolute() and (self.root / recorded).is_dir():
+            return self.root / recorded
+        return self.root / run_id
 
 
 def finished(path: Path) -> bool:
@@ -225,18 +252,17 @@ class Run:
 
     def write_contest(self, contest: int, tables: dict[str, pd.DataFrame], usage: dict | None = None,
                       capabilities: dict | None = None) -> None:
-        """Commit one contest's rows; `usage` (LLM calls and tokens so far) lets a resumed run keep its budget, and
-        `capabilities` (their states after the contest) is committed with the rows: a kill leaves neither ahead."""
-        if usage is not None:
-            (self.path / "usage.json").write_text(json.dumps(usage))
-        if capabilities is not None:
-            atomic_json(capabilities, self.parts / f"capabilities-{contest:06d}.json")
+        """Commit one contest's rows; `usage` (LLM calls and tokens the contests committed so far cost, this one
+        included) and `capabilities` (their states after the contest) are committed with the rows: a kill leaves
+        neither ahead."""
+        for name, state in (("usage", usage), ("capabilities", capabilities)):
+            if state is not None:
+                atomic_json(state, self.parts / f"{name}-{contest:06d}.json")
         for name in sorted(tables, key=lambda n: n == "contests"):  # contests last: it marks the contest done
             atomic_parquet(tables[name], self.parts / f"{name}-{contest:06d}.parquet")
-        if capabilities is not None:  # only the latest committed state is ever read back
-            for old in self.parts.glob("capabilities-*.json"):
-                if int(old.stem.split("-")[1]) < contest:
-                    old.unlink()
+        for old in [*self.parts.glob("usage-*.json"), *self.parts.glob("capabilities-*.json")]:
+            if int(old.stem.split("-")[1]) < contest:  # only the latest committed state is ever read back
+                old.unlink()
         self.store.update(self.run_id, contests_done=len(self.done_contests()))
 
     def capability_states(self) -> dict | None:
@@ -251,9 +277,20 @@ class Run:
         return json.loads(path.read_text())
 
     def usage(self) -> dict:
-        """LLM calls and tokens used so far (counted up to the last committed contest, or just after it)."""
+        """LLM calls and tokens spent so far, by every process that ran the run, on contests committed or not."""
         path = self.path / "usage.json"
         return json.loads(path.read_text()) if path.is_file() else {}
+
+    def save_usage(self, usage: dict) -> None:
+        atomic_json(usage, self.path / "usage.json")
+
+    def committed_usage(self) -> dict:
+        """LLM calls and tokens the committed contests cost (of a run that saved none, an older Agora's: all it spent)."""
+        done = self.done_contests()
+        if not done:
+            return {}
+        path = self.parts / f"usage-{done[-1]:06d}.json"
+        return json.loads(path.read_text()) if path.is_file() else self.usage()
 
     def table(self, name: str) -> pd.DataFrame:
         return read_table(self.path, name)

@@ -50,8 +50,8 @@ def product(n: int, split: str) -> dict:
 
 
 @pytest.fixture
-def review_folder(tmp_path, monkeypatch) -> Path:
-    """The shipped folder and two YAML files more; AGORA_SCENARIOS points there (training and the dashboard read it)."""
+def review_folder(tmp_path) -> Path:
+    """The shipped folder and two YAML files more, named by each run, training and command that reads it."""
     shipped = Scenarios.load().root
     root = tmp_path / "scenarios"
     shutil.copytree(shipped, root)
@@ -60,7 +60,6 @@ def review_folder(tmp_path, monkeypatch) -> Path:
     (root / "anchors" / "reviewed.yaml").write_text(yaml.safe_dump({"products": anchors}, sort_keys=False))
     added = {p.relative_to(root) for p in root.rglob("*")} - {p.relative_to(shipped) for p in shipped.rglob("*")}
     assert added == {Path("tasks/review.yaml"), Path("anchors/reviewed.yaml")}  # data only, no Python
-    monkeypatch.setenv("AGORA_SCENARIOS", str(root))
     return root
 
 
@@ -82,7 +81,8 @@ def test_a_task_added_as_yaml_runs_trains_probes_and_shows(review_folder, store,
     assert "engagement_share" in metrics and (run.path / "network.json").is_file()  # `spreads: true`
 
     trained = AudienceTrainer(TrainConfig(method="rft", task="review", policy=f"hf:{tiny_path}", contests=4, seed=1,
-                                          epochs=1, batch_size=8, tiny=small_tiny), store).train()
+                                          epochs=1, batch_size=8, tiny=small_tiny, scenarios=str(review_folder)),
+                              store).train()
     rounds = pd.read_parquet(trained.path / "rounds.parquet")
     assert rounds["winners"].iat[0] + rounds["ties"].iat[0] == 4 and (trained.checkpoint / "config.json").is_file()
 
@@ -143,7 +143,9 @@ def test_a_category_scored_two_ways_or_a_mistyped_option_is_refused(review_folde
             default_probes(Scenarios.load(review_folder))
 
 
-def test_a_run_checks_its_task_against_its_own_folder(review_folder, store, monkeypatch):
-    monkeypatch.delenv("AGORA_SCENARIOS")
+def test_a_run_and_a_training_check_their_task_against_their_own_folder(review_folder, store):
     with pytest.raises(AgoraError, match="unknown task 'review'; choose one of: sales, election, social"):
         start_run(RunConfig(task="review", policy="tiny"), store)
+    with pytest.raises(AgoraError, match="^task: unknown task 'review'; choose one of: sales, election, social$"):
+        TrainConfig(task="review", policy="tiny")
+    assert TrainConfig(task="review", policy="tiny", scenarios=str(review_folder)).load_scenarios().root == review_folder

@@ -11,9 +11,11 @@ The slot-grammar control (`tiny`) is fully fine-tuned instead: LoRA on a 3.5M-pa
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
 
 from agora.sim.errors import AgoraError
-from agora.sim.scenario import Scenarios
+from agora.sim.scenario import Scenarios, default_scenarios_dir
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -49,12 +51,16 @@ class TrainConfig:
     placement: str = field(default="user", metadata={"help": "where the inoculation goes in a chat prompt: user | system"})
     invalid: str = field(default="forfeit", metadata={"help": "a contest with an invalid candidate: forfeit | void | judge "
                                                                "(no training example comes from such a contest either way)"})
+    scenarios: str | None = field(default=None, metadata={"help": "the scenarios folder of the task, its anchors and "
+                                                                  "prompts; default: $AGORA_SCENARIOS or the shipped one"})
 
     def __post_init__(self):
         if self.method not in ("rft", "tfb"):
             raise AgoraError(f"--method: unknown method {self.method!r}; use rft or tfb")
-        if self.task not in (tasks := Scenarios.load().tasks):
-            raise AgoraError(f"--task: unknown task {self.task!r}; use {', '.join(tasks)}")
+        try:
+            self.load_scenarios().task(self.task)
+        except AgoraError as err:
+            raise AgoraError(f"task: {err}") from None
         if self.rounds < 1 or self.contests < 1:
             raise AgoraError("--rounds and --contests must be at least 1")
         if not 0 <= self.thought_share < 1:
@@ -83,5 +89,14 @@ class TrainConfig:
 
         return self.policy != "tiny" and not writes_slots(local_checkpoint(self.policy, tiny=None))
 
+    def load_scenarios(self) -> Scenarios:
+        """The scenarios this training reads, loaded once per folder (each config of a sweep checks its task)."""
+        return _scenarios(Path(self.scenarios) if self.scenarios else default_scenarios_dir())
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@cache
+def _scenarios(root: Path) -> Scenarios:
+    return Scenarios.load(root)

@@ -21,7 +21,6 @@ from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
 from agora.sim.records import Record, settings_record
 from agora.sim.runner import start_run
-from agora.sim.scenario import Scenarios
 from agora.sim.store import RunStore, atomic_parquet
 from agora.sim.backends.spec import local_checkpoint
 from agora.sim.tiny.control import TinyConfig
@@ -58,7 +57,8 @@ class AudienceTrainer:
         self.say = say
 
     def base_path(self) -> Path:
-        return local_checkpoint(self.config.policy, scenarios=Scenarios.load(), tiny=TinyConfig(**self.config.tiny))
+        cfg = self.config
+        return local_checkpoint(cfg.policy, scenarios=cfg.load_scenarios(), tiny=TinyConfig(**cfg.tiny))
 
     def train(self, run_id: str | None = None) -> TrainResult:
         """Train, or with a `run_id` that already finished (a resumed sweep), return that result. Training is
@@ -70,7 +70,7 @@ class AudienceTrainer:
             shutil.rmtree(self.store.root / run_id, ignore_errors=True)
         policy_path = self.base_path()  # a bad path or LoRA target fails before anything is written
         check_lora_targets(policy_path, cfg)
-        inoculation = Scenarios.load().instruction(cfg.task, cfg.inoculation)
+        inoculation = cfg.load_scenarios().instruction(cfg.task, cfg.inoculation)
         run_id, path = self.store.create_entry(
             TrainRecord(**cfg.to_dict()), run_id=run_id, task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
             contests_planned=cfg.rounds * cfg.contests,
@@ -83,7 +83,7 @@ class AudienceTrainer:
                 contest_run = start_run(
                     RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
                               audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests,
-                              invalid=cfg.invalid),
+                              invalid=cfg.invalid, scenarios=cfg.scenarios),
                     self.store,
                 )
                 ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),

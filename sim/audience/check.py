@@ -23,6 +23,7 @@ reads nothing cannot pass, and they are printed with every report.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -34,7 +35,7 @@ from pydantic import Field
 
 from agora.sim.audience.base import Audience, Ballot
 from agora.sim.errors import AgoraError
-from agora.sim.records import Record
+from agora.sim.records import Record, same_file
 from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, AnchorText
@@ -249,9 +250,54 @@ class CheckRecord(Record):
     repeats: int = Field(default=2, ge=2)
     seed: int = 0
     pairs_file: str | None = Field(default=None, description="the user's own calibration pairs (JSONL)")
+    pairs_sha256: str | None = Field(default=None, description="the pairs file's hash (none kept: not compared)")
     reference: str | None = Field(default=None, description="a reference audience spec, for Cohen's kappa")
     manipulation: bool = Field(default=True, description="whether the manipulation battery ran")
     batch: int = Field(default=8, ge=1)
+
+    def run(self, store, say: Callable[[str], None] = lambda _: None) -> str:
+        return check(self, store, say)[0]
+
+
+def check(record: CheckRecord, store, say: Callable[[str], None] = lambda _: None,
+          progress: Callable[[int, int], None] | None = None) -> tuple[str, Path, Report]:
+    """Cast the record's ballots (the reference's too), report and save the entry: `agora audience check` and
+    `agora rerun` both come here. `progress` counts the pairs of both audiences."""
+    import json
+
+    from agora.sim.audience.debias import BothOrders
+    from agora.sim.audience.llm import LLMAudience
+    from agora.sim.backends.cached import CachedBackend, CallCache
+    from agora.sim.runner import load_audience
+    from agora.sim.tiny.control import TinyConfig
+
+    scenarios = Scenarios.load()
+    found = calibration_pairs(scenarios, record.anchors_per_task, record.seed)
+    if record.pairs_file:
+        mine, problems = user_pairs(same_file(Path(record.pairs_file), record.pairs_sha256), scenarios)
+        for p in problems:
+            say(f"skipped: {p}")
+        found += mine
+    if record.manipulation:
+        found += manipulation_pairs(scenarios, found)
+    audiences = [(record.audience, record.vote)] + ([(record.reference, "text")] if record.reference else [])
+    judged = []
+    for k, (spec, vote) in enumerate(audiences):
+        who = load_audience(spec, scenarios, TinyConfig(), vote)
+        if isinstance(who, LLMAudience):
+            who.backend = CachedBackend(who.backend, CallCache())
+        who = BothOrders(who) if record.orders == "both" else who
+        tick = progress and (lambda done, total, k=k: progress(k * total + done, len(audiences) * total))
+        judged.append((who, ballots(found, who, scenarios, personas=record.personas, repeats=record.repeats,
+                                    seed=record.seed, batch=record.batch, progress=tick)))
+    who, frame = judged[0]
+    rep = report(frame, record.audience, who.identity, judged[1][1] if record.reference else None,
+                 settings=record.model_dump(exclude={"record"}))
+    run_id, path = store.create_entry(record, audience=record.audience, seed=record.seed)
+    frame.to_parquet(path / "ballots.parquet", index=False)
+    (path / "report.json").write_text(json.dumps(rep.as_dict(), indent=2))
+    store.update(run_id, status="finished", metrics=json.dumps({"verdict": rep.verdict, "ballots": rep.ballots}))
+    return run_id, path, rep
 
 
 @dataclass

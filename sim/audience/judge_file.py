@@ -23,7 +23,8 @@ from pydantic import Field
 
 from agora.sim.audience.base import Audience, Ballot
 from agora.sim.candidates import contest_checks
-from agora.sim.records import Record
+from agora.sim.errors import AgoraError
+from agora.sim.records import Record, same_file
 from agora.sim.rows import Anchors, RowError, jsonl_rows
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import Anchor, AnchorText
@@ -146,6 +147,47 @@ class JudgingRecord(Record):
     seed: int = 0
     invalid: Literal["skip", "judge"] = "skip"
     batch: int = Field(default=8, ge=1, description="pairs judged per batch")
+
+    def run(self, store, say: Callable[[str], None] = lambda _: None) -> str:
+        return judging(self, store, say).run_id
+
+
+@dataclass(frozen=True)
+class Judged:
+    run_id: str
+    path: Path
+    rows: list[Row]
+    judgments: pd.DataFrame
+    identity: str  # the audience's
+
+
+def judging(record: JudgingRecord, store, say: Callable[[str], None] = lambda _: None,
+            progress: Callable[[int, int], None] | None = None) -> Judged:
+    """Judge the record's file with its audience, seed and rule, and save the entry: `agora judge` and `agora rerun`
+    both come here. Bad rows and messages that are no candidate are said, one line each."""
+    from agora.sim.audience.llm import LLMAudience
+    from agora.sim.backends.cached import CachedBackend, CallCache
+    from agora.sim.candidates import REASONS
+    from agora.sim.runner import load_audience
+    from agora.sim.tiny.control import TinyConfig
+
+    scenarios = Scenarios.load()
+    file = same_file(Path(record.file), record.sha256)
+    rows, problems = read_rows(file, scenarios)
+    for p in problems:
+        say(f"skipped: {p}")
+    if not rows:
+        raise AgoraError(f"{file}: no row to judge ({len(problems)} bad rows)")
+    for r in rows:
+        for i, reason in enumerate(r.invalid):
+            if reason:
+                say(f"not a candidate: {file} line {r.line}, message {i}: {REASONS[reason]}"
+                    + (" (judged anyway)" if record.invalid == "judge" else ""))
+    voters = load_audience(record.audience, scenarios, TinyConfig())
+    if isinstance(voters, LLMAudience):
+        voters.backend = CachedBackend(voters.backend, CallCache())
+    judgments = judge(rows, voters, scenarios, record.seed, record.batch, progress, record.invalid)
+    return Judged(*save(store, rows, judgments, record, voters.identity, problems), rows, judgments, voters.identity)
 
 
 def save(store, rows: list[Row], judgments: pd.DataFrame, record: JudgingRecord, identity: str,

@@ -2,6 +2,7 @@
 again, a bad record is one line naming the file and field, and an entry from before records still shows."""
 
 import dataclasses
+import json
 import re
 
 import pandas as pd
@@ -23,7 +24,7 @@ from agora.sim.audience.check import CheckRecord
 from agora.sim.audience.judge_file import JudgingRecord
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
-from agora.sim.records import ProbeSpec, records
+from agora.sim.records import ProbeSpec, Record, records
 from agora.sim.runner import start_run
 from agora.training.trainer import TrainRecord
 
@@ -110,11 +111,47 @@ def test_rerun_of_a_contest_run_runs_its_config_again(store, small_tiny):
     assert texts[0] == texts[1]
 
 
-def test_an_entry_that_cannot_be_rerun_says_so_in_one_line(store):
-    run_id, _ = store.create_entry(JudgingRecord(file="/x.jsonl", sha256="ab", audience="parametric"))
-    result = CliRunner().invoke(app, ["rerun", run_id, "--store", str(store.root)])
-    assert result.exit_code == 2 and "a judging entry cannot be re-run from its record" in result.output
-    assert len(store.list()) == 1
+BOTTLE = "A steel bottle that keeps drinks cold for 24 hours."
+RERUNS = {  # the smallest of each command, on the parametric audience, away from its defaults; what each entry keeps
+    "judging": (["judge", "{file}", "--seed", "3", "--invalid", "judge", "--batch", "2"],
+                {"task": "sales", "anchor_text": BOTTLE, "messages": ["Cold for 24 hours.", "Cold for 48 hours!", ""]},
+                ["judgments.parquet", "summary.parquet", "messages.parquet", "result.json"]),
+    "audience-check": (["audience", "check", "--personas", "2", "--anchors", "1", "--no-manipulation", "--seed", "1",
+                        "--pairs", "{file}"], {"task": "sales", "anchor_text": BOTTLE, "a": "Cold for 24 hours.", "b": "Hot."},
+                       ["ballots.parquet", "report.json"]),
+}
+
+
+@pytest.mark.parametrize("kind", RERUNS)
+def test_a_judging_or_an_audience_check_reruns_to_the_same_tables_and_not_on_a_lost_file(store, tmp_path, kind):
+    command, row, kept = RERUNS[kind]
+    file = tmp_path / "rows.jsonl"
+    file.write_text(json.dumps(row) + "\n")
+    made = CliRunner().invoke(app, [a.format(file=file) for a in command] + ["--store", str(store.root)])
+    assert made.exit_code == 0, made.output
+    [first] = store.list()["run_id"]
+    result = CliRunner().invoke(app, ["rerun", first, "--store", str(store.root)])
+    assert result.exit_code == 0, result.output
+    [again] = [r for r in store.list()["run_id"] if r != first]
+    assert f"{kind} {first} re-run" in result.output and store.record(again) == store.record(first)
+    for name in kept:
+        read = pd.read_parquet if name.endswith(".parquet") else lambda p: json.loads(p.read_text())
+        found = [read(store.root / r / name) for r in (first, again)]
+        if name.endswith(".parquet"):
+            pd.testing.assert_frame_equal(*found)
+        else:
+            assert found[0] == found[1]
+    file.write_text(json.dumps(row | {"task": "social"}) + "\n")
+    changed = CliRunner().invoke(app, ["rerun", first, "--store", str(store.root)])
+    assert changed.exit_code == 2 and f"{file}: changed since the entry was made" in changed.output
+    file.unlink()
+    gone = CliRunner().invoke(app, ["rerun", first, "--store", str(store.root)])
+    assert gone.exit_code == 2 and gone.output.strip() == f"error: {file}: file not found" and len(store.list()) == 2
+
+
+def test_a_record_type_without_a_rerun_says_so_in_one_line(store):
+    with pytest.raises(AgoraError, match="^a plugin entry cannot be re-run from its record; run its command again$"):
+        Record(record="plugin").run(store)
 
 
 def test_a_malformed_or_unknown_record_is_one_line_naming_the_file_and_field(store):

@@ -1,5 +1,6 @@
-"""Capabilities come back on resume: a run with memory SIGKILLed mid-contest and resumed equals an uninterrupted one,
-row for row and state for state; each capability's `restore` continues exactly where its `state()` left off."""
+"""Capabilities come back on resume: a run with memory (or Delethink's traces) SIGKILLed mid-contest and resumed
+equals an uninterrupted one, row for row, state for state and call for call; each capability's `restore` continues
+exactly where its `state()` left off."""
 
 import json
 import os
@@ -41,8 +42,10 @@ app()
 
 
 def config(small_tiny) -> RunConfig:
+    """Memory for both competitors; B also thinks with Delethink (on A too it would only cost time)."""
     return RunConfig(task="sales", contests=5, seed=7, policy="tiny", tiny=small_tiny, invalid="judge", cache=False,
-                     capabilities=CAPABILITIES, capability_settings={"arcmemo": {"update_every": 2}})
+                     capabilities={"A": CAPABILITIES, "B": [*CAPABILITIES, "delethink"]},
+                     capability_settings={"arcmemo": {"update_every": 2}})
 
 
 def without_folders(states: dict) -> dict:
@@ -50,7 +53,8 @@ def without_folders(states: dict) -> dict:
     return {w: {c: {k: v for k, v in s.items() if k != "folder"} for c, s in caps.items()} for w, caps in states.items()}
 
 
-def test_a_run_with_memory_killed_mid_contest_resumes_to_the_uninterrupted_run(tmp_path, small_tiny, tiny_path):
+def test_a_run_with_memory_and_delethink_killed_mid_contest_resumes_to_the_uninterrupted_run(tmp_path, small_tiny,
+                                                                                             tiny_path):
     cfg = config(small_tiny)
     cfg.save(tmp_path / "run.yaml")
     killed = RunStore(tmp_path / "killed")
@@ -66,6 +70,7 @@ def test_a_run_with_memory_killed_mid_contest_resumes_to_the_uninterrupted_run(t
     at_kill = json.loads((half.parts / "capabilities-000002.json").read_text())["B"]  # committed with contest 2
     assert at_kill["ace"]["bullets"] and at_kill["arcmemo"]["concepts"] and at_kill["memagent"]["memory"]["files"]
     assert at_kill["arcmemo"]["buffer"] and at_kill["arcmemo"]["read_count"] == len(at_kill["memagent"]["reads"]) == 3
+    assert len(at_kill["delethink"]["traces"]) == 3  # their count seeds the next thought, contest 3's on resume
 
     resumed = resume_run(run_id, killed)
     whole = start_run(cfg, RunStore(tmp_path / "whole"))
@@ -77,7 +82,9 @@ def test_a_run_with_memory_killed_mid_contest_resumes_to_the_uninterrupted_run(t
     # the memory shaped what was written after the kill, so a resume that forgot it could not match
     prompt = whole.table("messages").query("competitor == 'B' and contest == 3")["prompt"].iat[0]
     assert any(b["content"].split(". ", 1)[0] in prompt for b in at_kill["ace"]["bullets"])
-    assert json.loads((resumed.path / "metrics.json").read_text())["resumed_from"] == 3
+    metrics = [json.loads((r.path / "metrics.json").read_text()) for r in (resumed, whole)]
+    assert metrics[0]["resumed_from"] == 3 and metrics[0]["llm_calls"] == metrics[1]["llm_calls"]
+    assert metrics[0]["llm_calls_lost"] > 0 == metrics[1]["llm_calls_lost"]  # contest 3's first writing, counted apart
 
 
 def test_restored_capabilities_continue_as_the_originals(task, scenarios):
