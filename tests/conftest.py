@@ -1,18 +1,60 @@
-"""Shared fixtures: a small embedded model built once per test session, in a temporary AGORA_HOME."""
+"""Shared fixtures: a small embedded model built once per test session, in a temporary AGORA_HOME; and the
+session-end check that no test leaves a Streamlit or llama.cpp server running."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psutil
 import pytest
 
 from agora.sim.scenario import Scenarios
 from agora.sim.tiny.control import TinyConfig
+
+SESSION, MARK = "AGORA_TEST_SESSION", str(os.getpid())
+os.environ[SESSION] = MARK  # set while collecting, so every process a test starts inherits it, orphaned or not
+SERVERS = {"streamlit", "agora.sim.serve", "xllamacpp"}  # llama.cpp serves from `python -m agora.sim.serve`
+
+
+def servers_started_here() -> list[psutil.Process]:
+    """Live Streamlit and llama.cpp servers this session started: pytest's descendants, and processes carrying its
+    mark (an orphan leaves pytest's tree but keeps its environment). Older processes and other sessions' are not."""
+    me = psutil.Process()
+    descendants = {p.pid for p in me.children(recursive=True)}
+    found = []
+    for p in psutil.process_iter(["cmdline", "create_time", "status"]):
+        try:
+            if (p.info["status"] == psutil.STATUS_ZOMBIE or p.info["create_time"] < me.create_time()
+                    or not SERVERS & {Path(a).name for a in p.info["cmdline"] or []}):
+                continue
+            if p.pid in descendants or p.environ().get(SESSION) == MARK:
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def pytest_sessionfinish(session):
+    """After every test and fixture: fail the session if a server the tests started is still alive 10 s on (and stop
+    it), so a leak fails the suite that made it instead of holding a port and memory afterwards."""
+    _, alive = psutil.wait_procs(servers_started_here(), timeout=10)
+    if not alive:
+        return
+    for p in alive:
+        with suppress(psutil.NoSuchProcess):
+            p.kill()
+    report = session.config.pluginmanager.get_plugin("terminalreporter")
+    report.line("")
+    report.write_sep("=", "FAILED: the tests left these servers running (now killed)", red=True)
+    for p in alive:
+        report.write_line(f"pid {p.pid}: {' '.join(p.info['cmdline'])}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 # Small enough to train in ~20 s on 2 cores; same code path as the default model.
 SMALL = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "intermediate_size": 128, "vocab_size": 800,

@@ -1,19 +1,15 @@
 """A run store made the way users make one — real (small) contests, an audit, a probe validation — plus a run
-killed half-way and a run written by an older version, for every dashboard page to render; and the session-end check
-that no test leaves a Streamlit or llama.cpp server running."""
+killed half-way and a run written by an older version, for every dashboard page to render."""
 
-import os
 import shutil
 import socket
 import sqlite3
 import subprocess
 import time
 import urllib.request
-from contextlib import suppress
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pytest
 import yaml
 
@@ -28,46 +24,6 @@ from agora.experiments.sweep import Sweep, SweepSpec, run_sweep
 
 APP = Path(__file__).parents[2] / "dashboard" / "app.py"
 JUDGE = "judge"  # the small test control writes noise that the forfeit rule would keep from every audience
-SESSION, MARK = "AGORA_TEST_SESSION", str(os.getpid())
-os.environ[SESSION] = MARK  # set while collecting, so every process a test starts inherits it, orphaned or not
-SERVERS = {"streamlit", "agora.sim.serve", "xllamacpp"}  # llama.cpp serves from `python -m agora.sim.serve`
-
-
-def servers_started_here() -> list[psutil.Process]:
-    """Live Streamlit and llama.cpp servers this session started: pytest's descendants, and processes carrying its
-    mark (an orphan leaves pytest's tree but keeps its environment). Older processes and other sessions' are not."""
-    me = psutil.Process()
-    descendants = {p.pid for p in me.children(recursive=True)}
-    found = []
-    for p in psutil.process_iter(["cmdline", "create_time", "status"]):
-        try:
-            if (p.info["status"] == psutil.STATUS_ZOMBIE or p.info["create_time"] < me.create_time()
-                    or not SERVERS & {Path(a).name for a in p.info["cmdline"] or []}):
-                continue
-            if p.pid in descendants or p.environ().get(SESSION) == MARK:
-                found.append(p)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
-def pytest_sessionfinish(session):
-    """After every test and fixture: fail the session if a server the tests started is still alive 10 s on (and stop
-    it), so a leak fails the suite that made it instead of holding a port and memory afterwards."""
-    _, alive = psutil.wait_procs(servers_started_here(), timeout=10)
-    if not alive:
-        return
-    for p in alive:
-        with suppress(psutil.NoSuchProcess):
-            p.kill()
-    report = session.config.pluginmanager.get_plugin("terminalreporter")
-    report.line("")
-    report.write_sep("=", "FAILED: the tests left these servers running (now killed)", red=True)
-    for p in alive:
-        report.write_line(f"pid {p.pid}: {' '.join(p.info['cmdline'])}")
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
 def start_dashboard(root: Path) -> tuple[subprocess.Popen, str]:
     """`agora dashboard` on a free port, once it answers its health check."""
     with socket.socket() as s:

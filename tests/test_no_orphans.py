@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 
-from tests.dashboard.conftest import SESSION, servers_started_here
+from tests.conftest import SESSION, servers_started_here
 
 
 def orphan(env: dict) -> int:
