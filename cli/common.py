@@ -3,7 +3,9 @@ bar. Command modules import this, never `agora.cli.main`, so any of them can be 
 
 from __future__ import annotations
 
+import errno
 import functools
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -20,8 +22,12 @@ StoreOpt = typer.Option(None, "--store", help="run store folder (default: $AGORA
 ScenariosOpt = typer.Option(None, "--scenarios", help="scenarios folder (default: the one shipped)")
 
 
+# a full disk, a file-size limit, a quota, a read-only mount, no permission: the machine's state, not a bug
+_DISK_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
 def friendly(fn):
-    """Turn AgoraError and Ctrl-C into one plain line instead of a traceback."""
+    """Turn AgoraError, a store that cannot be written and Ctrl-C into one plain line instead of a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -30,6 +36,16 @@ def friendly(fn):
         except AgoraError as err:
             console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as err:
+            if err.errno not in _DISK_ERRORS:
+                raise
+            where = f" {err.filename}" if err.filename else ""
+            console.print(f"[bold red]error:[/] cannot write{where}: {err.strerror}; what was finished is saved (a run "
+                          "resumes with `agora run --resume RUN_ID`)", highlight=False, soft_wrap=True)
+            raise typer.Exit(3) from None
+        except sqlite3.OperationalError as err:  # the index: "database or disk is full", "attempt to write a readonly database"
+            console.print(f"[bold red]error:[/] the run index cannot be written: {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(3) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]; finished contests are saved — resume with `agora run --resume RUN_ID`")
             raise typer.Exit(130) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,3 +32,16 @@ def atomic_dir(out: Path) -> Iterator[Path]:
         work.rename(out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def ensure_built(out: Path, build: Callable[[], object], marker: str) -> Path:
+    """`out`, built first by `build()` when its `marker` file is missing, by one process at a time: two runs started
+    together on a fresh machine build a model once, and the second never replaces the folder the first is reading."""
+    if not (out / marker).is_file():
+        from filelock import FileLock
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{out}.lock"):
+            if not (out / marker).is_file():  # built by another process while this one waited
+                build()
+    return out

@@ -61,10 +61,27 @@ SMALL = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "intermediate_size"
          "corpus_size": 2400, "steps": 60, "batch_size": 16}
 
 
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # set in each of `pytest -n N`'s workers
+if WORKER:  # N workers share the cores: one torch thread each, in the tests and in the processes they start
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def agora_home(tmp_path_factory) -> Path:
-    home = Path(os.environ.get("AGORA_TEST_HOME") or tmp_path_factory.mktemp("agora_home"))
+    """One model cache for the session, shared by the workers of `pytest -n N`: each cached model is built once
+    (`ensure_built` holds a lock while it builds), not once per worker."""
+    if os.environ.get("AGORA_TEST_HOME"):
+        home = Path(os.environ["AGORA_TEST_HOME"])
+    elif WORKER:
+        home = tmp_path_factory.getbasetemp().parent / "agora_home"
+        home.mkdir(exist_ok=True)
+    else:
+        home = tmp_path_factory.mktemp("agora_home")
     os.environ["AGORA_HOME"] = str(home)
+    if WORKER:
+        import torch
+
+        torch.set_num_threads(1)
     return home
 
 

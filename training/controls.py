@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from agora.sim.backends.spec import BackendKind, backend_kinds, default_scenarios, hf_loader
-from agora.sim.paths import atomic_dir
+from agora.sim.paths import atomic_dir, ensure_built
 from agora.sim.scenario import Scenarios
 from agora.sim.tiny.control import (CONTROL_TOKENS, FORMAT_VERSION, MANIFEST, TinyConfig, control_tasks, control_tokens,
                                     corpus, corpus_mix, tiny_path)
@@ -23,9 +23,7 @@ def ensure_tiny(scenarios: Scenarios, config: TinyConfig | None = None, home: Pa
     """The cached checkpoint for this config, built first if it is missing."""
     config = config or TinyConfig()
     path = tiny_path(scenarios, config, home)
-    if not (path / MANIFEST).is_file():
-        build(scenarios, config, path)
-    return path
+    return ensure_built(path, lambda: build(scenarios, config, path), MANIFEST)
 
 
 def build_tokenizer(texts: list[str], config: TinyConfig, added: list[str], special: list[str] = CONTROL_TOKENS):

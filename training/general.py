@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from agora.sim.paths import agora_home
+from agora.sim.paths import agora_home, ensure_built
 from agora.sim.stats import wilson
 from agora.sim.tiny.control import MANIFEST, TinyConfig, cache_key
 from agora.training.controls import train_checkpoint
@@ -19,9 +19,7 @@ def ensure_model(name: str, variant: str, config: TinyConfig, source: Path, rows
     """The setting's small base model, trained once on its generated corpus (`rows`) and cached under a key of
     its config, its source file (which writes the corpus) and `variant`."""
     path = (home or agora_home()) / "models" / f"{name}-{cache_key(config, [source], kind=f'{name}-{variant}')}"
-    if not (path / MANIFEST).is_file():
-        train_checkpoint(rows(), config, path, [], {"format": name, **info})
-    return path
+    return ensure_built(path, lambda: train_checkpoint(rows(), config, path, [], {"format": name, **info}), MANIFEST)
 
 
 def rates(counts: dict[str, int], n: int) -> dict:

@@ -18,7 +18,8 @@ from agora.sim.audience.base import Ballot
 from agora.sim.audience.llm import parse_vote, voter_prompt
 from agora.sim.audience.parametric import ParametricAudience
 from agora.sim.backends.base import Sampling, flatten_chat
-from agora.sim.paths import agora_home
+from agora.sim.paths import agora_home, ensure_built
+from agora.sim.store import atomic_json
 from agora.sim.scenario import Scenarios
 from agora.sim.tiny.control import MANIFEST, TinyConfig, cache_key, control_tasks, data_files
 from agora.sim.tiny.grammar import load_bank, write_message
@@ -64,15 +65,16 @@ def ensure_judge(scenarios: Scenarios, policy_config: TinyConfig | None = None, 
     """The cached tiny judge, distilled and evaluated first if missing."""
     config = judge_config(policy_config or TinyConfig())
     path = judge_path(scenarios, policy_config or TinyConfig(), home)
-    if (path / MANIFEST).is_file():
-        return path
-    rows = judge_rows(scenarios, config, config.corpus_size, config.seed)
-    train_checkpoint(rows, config, path, [], {"format": "judge", "distilled_from": "parametric"})
-    agreement, parsed = evaluate_judge(path, scenarios, config)
-    info = json.loads((path / MANIFEST).read_text())
-    info.update({"agreement_with_parametric": agreement, "parse_rate": parsed})
-    (path / MANIFEST).write_text(json.dumps(info, indent=2))
-    return path
+
+    def build() -> None:
+        rows = judge_rows(scenarios, config, config.corpus_size, config.seed)
+        train_checkpoint(rows, config, path, [], {"format": "judge", "distilled_from": "parametric"})
+        agreement, parsed = evaluate_judge(path, scenarios, config)
+        info = json.loads((path / MANIFEST).read_text())
+        info.update({"agreement_with_parametric": agreement, "parse_rate": parsed})
+        atomic_json(info, path / MANIFEST)
+
+    return ensure_built(path, build, MANIFEST)
 
 
 def evaluate_judge(path: Path, scenarios: Scenarios, config: TinyConfig, n: int = 150) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from agora.sim.errors import AgoraError
-from agora.sim.paths import agora_home, atomic_dir
+from agora.sim.paths import agora_home, atomic_dir, ensure_built
 
 MODEL_MANIFEST = "agora_model.json"
 
@@ -115,8 +115,10 @@ def ensure_gguf_checkpoint(gguf: Path, source: dict | None = None, prompt_format
     gguf = check_gguf(gguf)
     sha = file_sha256(gguf)
     out = agora_home() / "models" / f"{gguf.stem.lower()}-{sha[:12]}"
-    if (out / MODEL_MANIFEST).is_file():
-        return out
+    return ensure_built(out, lambda: _convert(gguf, sha, out, source, prompt_format), MODEL_MANIFEST)
+
+
+def _convert(gguf: Path, sha: str, out: Path, source: dict | None, prompt_format: str) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -139,7 +141,6 @@ def ensure_gguf_checkpoint(gguf: Path, source: dict | None = None, prompt_format
         info = {**(source or {"name": gguf.stem}), "gguf_file": gguf.name, "gguf_sha256": sha,
                 "parameters": sum(p.numel() for p in model.parameters()), "prompt_format": prompt_format}
         (work / MODEL_MANIFEST).write_text(json.dumps(info, indent=2))
-    return out
 
 
 def ensure_packaged(name: str) -> Path:
