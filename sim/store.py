@@ -50,6 +50,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+INDEX = "runs.sqlite"  # the index of a store, in its root
+
+
 def atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     df.to_parquet(tmp, index=False)
@@ -66,7 +69,7 @@ class RunStore:
     def __init__(self, root: Path | str, readonly: bool = False):
         """`readonly` (the dashboard): create nothing, open the index read-only, list nothing when there is none."""
         self.root = Path(root)
-        self.index = self.root / "runs.sqlite"
+        self.index = self.root / INDEX
         self.readonly = readonly
         if readonly:
             return

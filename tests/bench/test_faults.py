@@ -12,6 +12,7 @@ from agora.bench.faults import CASES, digest, intact, run_faults
 def test_a_killed_run_resumes_equal_to_an_uninterrupted_one(tmp_path):
     rows = run_faults(tmp_path / "faults", trials=1, seed=1, commands=["run"], faults=["kill"])
     assert rows[0]["injected"] and rows[0]["passed"] and rows[0]["rows_lost"] == 0, rows[0]
+    assert rows[0]["rows"] > 20  # the uninterrupted run's rows, all found again
 
 
 @pytest.mark.slow
