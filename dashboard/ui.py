@@ -1,12 +1,21 @@
-"""Small pieces every page shares: the guard that turns an unreadable run into a plain message, span marking."""
+"""Small pieces every page shares: the guard that turns an unreadable run into a plain message, span marking, and
+showing model-written text as written.
+
+Model text is shown as one HTML block of escaped text (`verbatim`): inert (no tag, link or script of its own can
+act) and readable (markdown, LaTeX and emoji codes in it stay as typed, since markdown is not parsed inside an HTML
+block), cut to `LIMIT` characters with a note, and with the invisible characters that hide or reorder text shown as
+their code points. Tables shorten long cells the same way (`trimmed`); the run's own tables keep every text whole.
+"""
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 from contextlib import contextmanager
 from typing import NoReturn
 
+import pandas as pd
 import streamlit as st
 
 from agora.dashboard.data import store_root
@@ -37,19 +46,54 @@ def empty_store() -> NoReturn:
                 "or point the dashboard at another store with `agora dashboard --store PATH`.")
 
 
+LIMIT = 10_000  # characters of one text that a page shows
+# zero-width spaces and bidirectional controls (not the joiners that emoji and some scripts need)
+_HIDDEN = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_LINE = re.compile(r"\r\n|\r|\n")  # every line ending markdown knows: a blank line would end the HTML block
+
+
+def escape(text: str) -> str:
+    """HTML-escaped, with hidden characters shown as ⟨U+202E⟩."""
+    return _HIDDEN.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", html.escape(text))
+
+
+def shorten(text: str, limit: int = LIMIT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]} … [{len(text) - limit:,} more characters not shown]"
+
+
 def marked(text: str, spans: list[dict]) -> str:
     """`text` as HTML with each evidence span highlighted and its reason as a tooltip."""
     out, at = [], 0
     for span in sorted(spans, key=lambda s: s["start"]):
         start, end = int(span["start"]), int(span["end"])
         if start < at or end > len(text):
-            continue  # overlapping or stale spans: keep the text readable
-        out += [html.escape(text[at:start]),
-                f'<mark style="background:#ffd6d6" title="{html.escape(str(span.get("reason", "")))}">'
-                f"{html.escape(text[start:end])}</mark>"]
+            continue  # overlapping or stale spans (or cut off by `shorten`): keep the text readable
+        out += [escape(text[at:start]),
+                f'<mark style="background:#ffd6d6" title="{escape(str(span.get("reason", "")))}">'
+                f"{escape(text[start:end])}</mark>"]
         at = end
-    out.append(html.escape(text[at:]))
-    return "".join(out).replace("\n", "<br>")
+    out.append(escape(text[at:]))
+    return _LINE.sub("<br>", "".join(out))
+
+
+def verbatim(text, spans: list[dict] = ()) -> str:
+    """Model-written text for `st.markdown(..., unsafe_allow_html=True)`: shown as written (see the module)."""
+    return f'<div style="white-space: pre-wrap">{marked(shorten(str(text)), list(spans))}</div>'
+
+
+def trimmed(table: pd.DataFrame) -> pd.DataFrame:
+    """A table to show, its long texts shortened; columns without one are left as they are."""
+    long = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str) and len(v) > LIMIT).any()]
+    return table.assign(**{c: table[c].map(lambda v: shorten(v) if isinstance(v, str) else v) for c in long})
+
+
+def shortened(value):
+    """A JSON value to show, every string in it shortened."""
+    if isinstance(value, str):
+        return shorten(value)
+    if isinstance(value, dict):
+        return {k: shortened(v) for k, v in value.items()}
+    return [shortened(v) for v in value] if isinstance(value, list) else value
 
 
 def open_run_button(run_id: str, contest: int | None = None, key: str | None = None) -> None:

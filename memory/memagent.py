@@ -79,7 +79,9 @@ def run_agent(respond: Respond, task: str, folder: Path, max_turns: int = 4, tim
             turn.result = "Error: no <python> block and no <reply>"
         else:
             out = run_tools(turn.python, folder, timeout=timeout)
-            error = out.stderr.strip().splitlines()[-1] if out.returncode else ""
+            error = out.stderr.strip().splitlines()[-1] if out.status != "ok" and out.stderr.strip() else ""
+            if out.status not in ("ok", "error"):  # a limit stopped it: say which, as the sandbox recorded it
+                error = f"Error ({out.status}): {error}"
             turn.result = (out.stdout[-2000:] + (f"\n{error}" if error else "")).strip()
         chat.append({"role": "user", "content": f"<result>{turn.result}</result>"})
     return run

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from agora.sandbox.python import Outcome, run_python
@@ -122,16 +123,19 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def run_tools(code: str, folder: Path, *, timeout: float = 5.0, max_file: int = MAX_FILE, max_dir: int = MAX_DIR) -> Outcome:
-    """One python block against the memory directory; a block that leaves it over `max_dir` is undone."""
+def run_tools(code: str, folder: Path, *, timeout: float = 5.0, max_file: int = MAX_FILE, max_dir: int = MAX_DIR,
+              **limits) -> Outcome:
+    """One python block against the memory directory; a block that leaves it over `max_dir` is undone (status
+    "disk_limit"). `limits`: the sandbox's others (`memory`, `files`, `output`; see `run_python`)."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         backup = Path(tmp) / "memory"
         shutil.copytree(folder, backup, symlinks=True)
-        out = run_python(code, folder, setup=tools_source(max_file, max_dir), timeout=timeout, file_size=max_file)
+        out = run_python(code, folder, setup=tools_source(max_file, max_dir), timeout=timeout, file_size=max_file,
+                         **limits)
         if folder_size(folder) > max_dir:
             shutil.rmtree(folder)
             shutil.copytree(backup, folder, symlinks=True)
-            return Outcome(out.stdout, out.stderr + f"\nmemory: over the {max_dir}-byte directory limit; the block was undone",
-                           out.returncode or 1, out.timed_out)
+            return replace(out, stderr=out.stderr + f"\nmemory: over the {max_dir}-byte directory limit; the block was undone",
+                           returncode=out.returncode or 1, status="disk_limit")
     return out

@@ -4,7 +4,7 @@ evidence marked in the tuned one, and the audience thoughts that rewarded it."""
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard, marked, nothing_yet, open_run_button
+from agora.dashboard.ui import guard, nothing_yet, open_run_button, verbatim
 
 st.title("Drift case studies")
 with guard("the drift cases"):
@@ -28,12 +28,13 @@ with guard("the drift cases"):
                         f"tuned message won {case.tuned_votes} votes")
             left, right = st.columns(2)
             left.markdown("*base model*")
-            left.markdown(marked(case.base_text, []), unsafe_allow_html=True)
+            left.markdown(verbatim(case.base_text), unsafe_allow_html=True)
             right.markdown("*tuned model* — flagged claims marked")
-            right.markdown(marked(case.tuned_text, list(case.evidence)), unsafe_allow_html=True)
-            reasons = sorted({e["reason"] for e in case.evidence})
-            st.caption("evidence: " + "; ".join(reasons) if reasons else "no span evidence: a classifier verdict on the whole message")
+            right.markdown(verbatim(case.tuned_text, case.evidence), unsafe_allow_html=True)
+            reasons = sorted({e["reason"] for e in case.evidence})  # they quote the message: shown as written too
+            st.caption(verbatim("evidence: " + "; ".join(reasons)) if reasons else
+                       "no span evidence: a classifier verdict on the whole message", unsafe_allow_html=True)
             with st.expander(f"what the {len(case.thoughts)} personas who chose the tuned message thought"):
                 for t in list(case.thoughts)[:20]:
-                    st.markdown(f"- {t}")
+                    st.markdown(verbatim(f"• {t}"), unsafe_allow_html=True)
             open_run_button(case.eval_run, int(case.contest), key=f"case-{i}")

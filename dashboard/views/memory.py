@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard, nothing_yet
+from agora.dashboard.ui import guard, nothing_yet, shortened, trimmed
 
 ITEMS = ("bullets", "concepts", "files")  # the list each memory keeps, shown as a table
 
@@ -27,7 +27,7 @@ with guard("the capability states"):
         for name, state in caps.items():
             st.subheader(" · ".join(x for x in (competitor, name) if x))
             if not isinstance(state, dict):
-                st.json(state, expanded=False)
+                st.json(shortened(state), expanded=False)
                 continue
             facts = {k: state[k] for k in ("embedder", "roles") if state.get(k)}
             if facts:
@@ -36,6 +36,6 @@ with guard("the capability states"):
                 st.caption("roles ran: " + ", ".join(f"{k} ×{v}" for k, v in sorted(ran.items())))
             items = next((state[k] for k in ITEMS if isinstance(state.get(k), list) and state[k]), None)
             if items and isinstance(items[0], dict):
-                st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch")
+                st.dataframe(trimmed(pd.DataFrame(items)), hide_index=True, width="stretch")
             else:
-                st.json(state, expanded=False)
+                st.json(shortened(state), expanded=False)

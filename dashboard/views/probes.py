@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import guard, nothing_yet
+from agora.dashboard.ui import guard, nothing_yet, trimmed
 
 st.title("Probe validation")
 with guard("the probe validation"):
@@ -53,4 +53,4 @@ with guard("the probe validation"):
     split = pd.concat(split, ignore_index=True)
     messages = preds.drop_duplicates("id").set_index("id")["message"]
     split.insert(4, "message", split["id"].map(messages))
-    st.dataframe(split, hide_index=True, width="stretch", column_config={"message": st.column_config.TextColumn(width="large")})
+    st.dataframe(trimmed(split), hide_index=True, width="stretch", column_config={"message": st.column_config.TextColumn(width="large")})

@@ -7,7 +7,7 @@ import streamlit as st
 import yaml
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import empty_store, guard
+from agora.dashboard.ui import empty_store, guard, trimmed, verbatim
 
 st.title("Run detail")
 df = data.runs()
@@ -35,7 +35,7 @@ def other_kind() -> None:
         st.info("This run has no tables (yet).")
     for name in tables:
         st.subheader(name)
-        st.dataframe(data.table(path, name), hide_index=True, width="stretch")
+        st.dataframe(trimmed(data.table(path, name)), hide_index=True, width="stretch")
     for md in path.glob("*.md"):
         st.markdown(md.read_text())
 
@@ -66,9 +66,9 @@ def contest_run() -> None:
         won = " — winner" if c["winner"] == name else ""
         col.markdown(f"**{name}**{won} · {votes.get(name, 0)} votes")
         col.caption(m["policy"].iat[0] if len(m) else "")
-        col.write(m["text"].iat[0] if len(m) else "(no message)")
+        col.markdown(verbatim(m["text"].iat[0]) if len(m) else "(no message)", unsafe_allow_html=True)
     j = judgments[judgments["contest"] == contest][["persona_id", "choice", "thought", "parse_status"]]
-    st.dataframe(j, hide_index=True, width="stretch")
+    st.dataframe(trimmed(j), hide_index=True, width="stretch")
     st.subheader("Choices, persona × contest")
     st.plotly_chart(charts.choice_heatmap(judgments, names), width="stretch")
     if data.spreads(path):

@@ -4,9 +4,13 @@ The spec is `openai:MODEL` (the server from $OPENAI_BASE_URL, else OpenAI's) or 
 from $OPENAI_API_KEY; a server other than OpenAI's gets a placeholder when none is set, since local servers need
 none. Prompts of a batch go out as concurrent requests, at most `concurrency` at once, each with its own seed.
 
-Retries are the official client's own (`max_retries`): it retries connection errors, timeouts, 408, 409, 429 and
-every 5xx with exponential backoff (0.5 s doubling, at most 8 s, with jitter, honouring Retry-After). What still
-fails after them becomes one `BackendUnavailable` line naming the URL and the model, never a traceback.
+Retries (`max_retries`, default 4 or $AGORA_OPENAI_RETRIES; the timeout of each request, default 120 s or
+$AGORA_OPENAI_TIMEOUT) are mostly the official client's own: it retries connection errors (a body cut short
+included), timeouts, 408, 409, 429 and every 5xx with exponential backoff (0.5 s doubling, at most 8 s, with jitter,
+honouring Retry-After). A reply whose fault the client cannot see (not JSON, or no `choices`) is asked for again
+here, as often and with the same backoff. What still fails after them becomes one `BackendUnavailable` line naming the
+URL, the model and the fault, never a traceback. A reply that is not valid UTF-8, or whose JSON escapes a lone
+surrogate, keeps its text with U+FFFD in place of what cannot be stored.
 
 Token usage is read from each reply's `usage`: `last_usage` sums the last `generate` call (what `MeteredBackend`
 charges to a run's budget) and `usage` keeps running totals; `cached_tokens` counts prompt tokens a server
@@ -17,6 +21,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -25,6 +32,8 @@ from agora.sim.errors import AgoraError, BackendUnavailable
 
 OPENAI_URL = "https://api.openai.com/v1"
 USAGE_KEYS = ("completion_tokens", "prompt_tokens", "cached_tokens")
+RETRY_DELAY, MAX_RETRY_DELAY = 0.5, 8.0  # the client's backoff, for the replies it cannot see are bad
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON escape can make one; no UTF-8 file or table can hold it
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
@@ -51,11 +60,13 @@ class OpenAIBackend:
     """Chat completions from an OpenAI-compatible server; see the module docstring for keys, retries and usage."""
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, *,
-                 concurrency: int = 8, timeout: float = 120.0, max_retries: int = 4):
+                 concurrency: int = 8, timeout: float | None = None, max_retries: int | None = None):
         import openai
 
         if concurrency < 1:
             raise AgoraError(f"openai backend: concurrency must be at least 1 (got {concurrency})")
+        timeout = _setting("AGORA_OPENAI_TIMEOUT", float, 120.0) if timeout is None else timeout
+        max_retries = _setting("AGORA_OPENAI_RETRIES", int, 4) if max_retries is None else max_retries
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
         key = api_key or os.environ.get("OPENAI_API_KEY")
@@ -89,18 +100,34 @@ class OpenAIBackend:
 
     def _complete(self, prompt: Prompt, sampling: Sampling, seed: int) -> tuple[str, dict[str, int] | None]:
         """One request: (text, its usage or None)."""
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        reply = self._create(messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
+                             max_tokens=sampling.max_new_tokens, seed=seed % 2**31)  # servers read a 32-bit seed
+        return self._text(reply), _usage(reply)
+
+    def _create(self, **request) -> dict:
+        """One chat completion, as the server's JSON with at least one choice; a reply that is not that is asked for
+        again (the client retries the rest), then is one line."""
         import openai
 
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        try:
-            reply = self.client.chat.completions.create(
-                model=self.model, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
-                max_tokens=sampling.max_new_tokens, seed=seed % 2**31,  # servers read the seed as a 32-bit integer
-            )
-        except openai.APIError as err:
-            raise self._unavailable(err) from None
-        self._answered = True
-        return self._text(reply), _usage(reply)
+        retries = self.client.max_retries
+        for attempt in range(retries + 1):
+            try:
+                raw = self.client.chat.completions.with_raw_response.create(model=self.model, **request)
+            except openai.APIError as err:
+                raise self._unavailable(err) from None
+            self._answered = True
+            reply, problem = _read(raw.content)
+            if not problem:
+                return reply
+            if attempt < retries:
+                time.sleep(min(RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random()))
+        where = f"model {self.model!r} at {self.base_url}"
+        after = f"after {retries} {'retry' if retries == 1 else 'retries'}"
+        if problem.startswith("no choices"):
+            raise BackendUnavailable(f"{where} sent a reply with {problem}, {after}; is the URL an OpenAI-compatible "
+                                     "/v1 endpoint?")
+        raise BackendUnavailable(f"{where} sent a reply that cannot be read ({problem}), {after}")
 
     def option_logprobs(self, prompts: list[Prompt], options: list[str]) -> list[dict[str, float]]:
         """Per prompt, the log-probability of each option as the reply's first token, from the server's
@@ -114,38 +141,27 @@ class OpenAIBackend:
     def _option_logprobs(self, prompt: Prompt, options: list[str]) -> dict[str, float]:
         import math
 
-        import openai
-
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        try:
-            reply = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0, max_tokens=1,
-                                                        logprobs=True, top_logprobs=20)
-        except openai.APIError as err:
-            raise self._unavailable(err) from None
-        self._answered = True
-        choices = getattr(reply, "choices", None)
-        content = getattr(getattr(choices[0], "logprobs", None), "content", None) if choices else None
+        reply = self._create(messages=messages, temperature=0, max_tokens=1, logprobs=True, top_logprobs=20)
+        content = (reply["choices"][0].get("logprobs") or {}).get("content")
         if not content:
             raise BackendUnavailable(f"model {self.model!r} at {self.base_url} returned no logprobs "
                                      f"({_snippet(reply)}); vote: logprob needs a server that returns top_logprobs")
         out = {}
         for option in options:
-            found = [t.logprob for t in content[0].top_logprobs or [] if t.token.strip() == option]
+            found = [t["logprob"] for t in content[0].get("top_logprobs") or [] if t["token"].strip() == option]
             out[option] = math.log(sum(math.exp(x) for x in found)) if found else -math.inf
         return out
 
-    def _text(self, reply) -> str:
-        choices = getattr(reply, "choices", None)
-        if not choices or getattr(choices[0], "message", None) is None:
-            raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no choices "
-                                     f"({_snippet(reply)}); is the URL an OpenAI-compatible /v1 endpoint?")
-        content, cut = choices[0].message.content, choices[0].finish_reason == "length"
+    def _text(self, reply: dict) -> str:
+        choice = reply["choices"][0]
+        content, cut = (choice.get("message") or {}).get("content"), choice.get("finish_reason") == "length"
         if content is None:
             if cut:  # every token went to hidden reasoning: an empty message
                 return Completion("", True)
             raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no text "
-                                     f"(finish_reason {choices[0].finish_reason!r})")
-        return Completion(content, cut)
+                                     f"(finish_reason {choice.get('finish_reason')!r})")
+        return Completion(_SURROGATE.sub("\ufffd", str(content)), cut)
 
     def _unavailable(self, err) -> AgoraError:
         """The one line a failed request becomes."""
@@ -174,13 +190,40 @@ class OpenAIBackend:
         return BackendUnavailable(f"{where} sent a reply that cannot be read: {_detail(err)}")
 
 
-def _usage(reply) -> dict[str, int] | None:
-    usage = getattr(reply, "usage", None)
-    if usage is None or usage.completion_tokens is None:
+def _setting(name: str, kind: type, default):
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise AgoraError(f"${name}: {value!r} is not {'an integer' if kind is int else 'a number'} "
+                         f"(the default is {default})") from None
+
+
+def _read(body: bytes) -> tuple[dict, str]:
+    """(the reply, "") or ({}, what is wrong with it). Bytes that are not UTF-8 are read as U+FFFD: the rest of the
+    text is the model's."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        reply = json.loads(text)
+    except json.JSONDecodeError as err:
+        return {}, f"not JSON: {err}, in {len(body)} bytes starting {_oneline(repr(text[:60]))}"
+    if not isinstance(reply, dict):
+        return {}, f"not a chat completion: {_snippet(reply)}"
+    choices = reply.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return {}, f"no choices ({_snippet(reply)})"
+    return reply, ""
+
+
+def _usage(reply: dict) -> dict[str, int] | None:
+    usage = reply.get("usage")
+    if not isinstance(usage, dict) or usage.get("completion_tokens") is None:
         return None
-    details = getattr(usage, "prompt_tokens_details", None)
-    return {"completion_tokens": usage.completion_tokens, "prompt_tokens": usage.prompt_tokens or 0,
-            "cached_tokens": (getattr(details, "cached_tokens", None) or 0) if details else 0}
+    details = usage.get("prompt_tokens_details")
+    return {"completion_tokens": usage["completion_tokens"], "prompt_tokens": usage.get("prompt_tokens") or 0,
+            "cached_tokens": (details.get("cached_tokens") or 0) if isinstance(details, dict) else 0}
 
 
 def _cause(err: BaseException) -> str:
@@ -200,8 +243,10 @@ def _detail(err) -> str:
 
 
 def _snippet(reply) -> str:
-    """What came back, short: the fields the server set, or the raw value when it was not JSON at all."""
-    return _oneline(json.dumps(reply.model_dump(exclude_none=True)) if hasattr(reply, "model_dump") else repr(reply))
+    """What came back, short: its JSON without the empty fields."""
+    if isinstance(reply, dict):
+        reply = {k: v for k, v in reply.items() if v is not None}
+    return _oneline(json.dumps(reply, ensure_ascii=False))
 
 
 def _oneline(text: str, limit: int = 200) -> str:
