@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
 from agora.sim.records import Record
+from agora.sim.scenario import one_line, plain, quoted, read_yaml
 from agora.sim.registry import Registry
 from agora.sim.runner import resume_run, start_run, validate_config
 from agora.sim.store import Run, RunStore, atomic_parquet
@@ -72,10 +72,12 @@ class SweepRecord(SweepSpec, Record):
 
 
 def _set(config: dict, dotted: str, value) -> dict:
-    """`sampling.temperature: 0.4` -> {"sampling": {"temperature": 0.4}}, merged into a copy."""
+    """`sampling.temperature: 0.4` -> {"sampling": {"temperature": 0.4}}, merged into a copy. A dotted key under a
+    setting that is not a mapping replaces it (and the config's validation says what the setting should be)."""
     head, _, rest = dotted.partition(".")
     out = dict(config)
-    out[head] = _set(out.get(head) or {}, rest, value) if rest else value
+    inner = out.get(head)
+    out[head] = _set(inner if isinstance(inner, dict) else {}, rest, value) if rest else value
     return out
 
 
@@ -94,22 +96,23 @@ class Sweep:
     def load(cls, path: Path) -> Sweep:
         if not path.is_file():
             raise AgoraError(f"{path}: sweep file not found")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as err:
-            raise AgoraError(f"{path}: not valid YAML ({err})") from None
+        data = read_yaml(path)
         try:
             return cls(SweepSpec.model_validate(data if isinstance(data, dict) else {"": data}), str(path))
         except ValidationError as err:
             e = err.errors()[0]
-            where = ".".join(str(p) for p in e["loc"])
+            where = ".".join(plain(p) for p in e["loc"])
             hint = f"; known keys: {', '.join(SweepSpec.model_fields)}" if e["type"] == "extra_forbidden" else ""
-            raise AgoraError(f"{path}: {where}: {e['msg']}{hint}") from None
+            raise AgoraError(f"{path}: {where}: {one_line(e['msg'])}{hint}") from None
 
     def _expand(self) -> list[dict]:
         for key, values in self.spec.grid.items():
             if not values:
                 raise AgoraError(f"{self.source}: grid.{key}: empty list of values; a grid needs at least one per key")
+        for i, cell in enumerate(self.spec.cells):
+            if bad := [k for k in cell if not isinstance(k, str)]:
+                raise AgoraError(f"{self.source}: cells[{i}]: key {quoted(bad[0])} is not a setting name; write "
+                                 "RunConfig fields (dotted for nested ones: sampling.temperature)")
         combos = [dict(zip(self.spec.grid, vs)) for vs in itertools.product(*self.spec.grid.values())]
         cells = [{**cell, **combo} for cell in (self.spec.cells or [{}]) for combo in combos]
         if cells == [{}] and not self.spec.base:
@@ -122,16 +125,21 @@ class Sweep:
             config = _set(config, key, value)
         stages = {name: config.pop(name) for name in list(config) if name not in RunConfig.model_fields}
         for name, settings in stages.items():
-            if not isinstance(settings, dict):
-                raise AgoraError(f"{self.source}: cell {index} ({_label(overrides)}): {name}: expected a mapping of "
-                                 f"settings, or not a RunConfig field (known: {', '.join(RunConfig.model_fields)})")
+            if not isinstance(name, str) or not isinstance(settings, dict):
+                raise AgoraError(f"{self.source}: cell {index} ({_label(overrides)}): {plain(name)}: expected a mapping "
+                                 f"of settings, or not a RunConfig field (known: {', '.join(RunConfig.model_fields)})")
+            try:  # the sweep's id hashes them: they must be JSON, as a stage's settings are
+                json.dumps(settings, sort_keys=True)
+            except (TypeError, ValueError, RecursionError):
+                raise AgoraError(f"{self.source}: cell {index} ({_label(overrides)}): {name}: settings must be "
+                                 "names, numbers, text, lists and mappings with text keys, as JSON holds") from None
         self.stages.append(stages)
         try:
             return RunConfig.model_validate(config)
         except ValidationError as err:
             e = err.errors()[0]
-            field = ".".join(str(p) for p in e["loc"])
-            raise AgoraError(f"{self.source}: cell {index} ({_label(overrides)}): {field}: {e['msg']}") from None
+            field = ".".join(plain(p) for p in e["loc"])
+            raise AgoraError(f"{self.source}: cell {index} ({_label(overrides)}): {field}: {one_line(e['msg'])}") from None
 
     def validate(self) -> None:
         """Everything a run would check at its start, for every cell, before any run starts."""
@@ -148,7 +156,9 @@ class Sweep:
 
 
 def _label(overrides: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in overrides.items()) or "base"
+    """A cell as its settings, shortened to fit one line of an error."""
+    return one_line(", ".join(f"{k}={plain(v) if isinstance(v, str) else one_line(str(v), 60)}"
+                              for k, v in overrides.items()), 200) or "base"
 
 
 def run_cell(store_root: str, run_id: str, config: dict, max_calls: int | None = None, max_tokens: int | None = None,

@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from agora.sim.errors import AgoraError
+from agora.sim.scenario import one_line, quoted
 from agora.sim.schema import AnchorFile, Candidate, NewsEvent, Persona, Product, Spec, Split
 
 T = TypeVar("T", bound=BaseModel)
@@ -126,7 +127,7 @@ def load_candidates_csv(
     try:
         table = pd.read_csv(source, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise SourceError(f"{source}: not a readable CSV ({err})".replace("\n", " ")) from None
+        raise SourceError(f"{source}: not a readable CSV ({one_line(str(err))})") from None
     _require_columns(source, list(table.columns), _CANDIDATE_COLUMNS)
     index = table["Unnamed: 0"] if "Unnamed: 0" in table.columns else table.index.astype(str)
 
@@ -196,11 +197,13 @@ def load_prodigy_personas(path: str | Path) -> Loaded[Persona]:
     """Personas in the study's form: a JSON list of PRODIGy characters. Their `traits` stay unset."""
     source = _existing(path)
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise SourceError(f"{source}: not valid JSON ({err})") from None
+        data = json.loads(source.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise SourceError(f"{source}: not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        raise SourceError(f"{source}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    except (ValueError, RecursionError) as err:  # an integer of more than 4300 digits; nesting deeper than Python's stack
+        raise SourceError(f"{source}: not valid JSON ({_unreadable(err)})") from None
     if not isinstance(data, list):
         raise SourceError(f"{source}: expected a JSON list of characters, got {type(data).__name__}")
 
@@ -245,9 +248,15 @@ class _Dumper(yaml.SafeDumper):
     """Safe YAML that writes multi-line strings as literal blocks, so descriptions stay readable."""
 
 
-_Dumper.add_representer(
-    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None)
-)
+def _style(text: str) -> str | None:
+    """Literal blocks for multi-line text; double quotes (which escape them) for text holding the line breaks YAML
+    has besides "\n" (NEL, U+2028, U+2029), which PyYAML's other styles fold into spaces when read back."""
+    if any(c in text for c in "\x85\u2028\u2029"):
+        return '"'
+    return "|" if "\n" in text else None
+
+
+_Dumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style=_style(s)))
 
 
 def _write_yaml(data: dict, path: Path) -> None:
@@ -272,7 +281,7 @@ def _jsonl(path: Path) -> Iterator[tuple[str, dict]]:
         for n, raw in enumerate(lines, 1):
             where = f"{path} line {n}"
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")  # a BOM, as some editors write, opens line 1
             except UnicodeDecodeError:
                 raise SourceError(f"{where}: not UTF-8 text") from None
             if not line.strip():
@@ -281,7 +290,14 @@ def _jsonl(path: Path) -> Iterator[tuple[str, dict]]:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise SourceError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+            except (ValueError, RecursionError) as err:
+                raise SourceError(f"{where}: not valid JSON ({_unreadable(err)})") from None
             yield where, _object(row, where)
+
+
+def _unreadable(err: Exception) -> str:
+    """Why `json.loads` gave up, other than a syntax error."""
+    return "nested too deeply" if isinstance(err, RecursionError) else one_line(str(err), 120)
 
 
 def _parquet(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, dict]]:
@@ -289,19 +305,26 @@ def _parquet(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, dict]]
     try:
         reader = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as err:
-        raise SourceError(f"{path}: not a readable Parquet file ({err})") from None
+        raise SourceError(f"{path}: not a readable Parquet file ({one_line(str(err), 120)})") from None
     with reader:
         _require_columns(path, reader.schema_arrow.names, columns)
-        batches = reader.iter_batches(columns=list(columns))
-        for i, row in enumerate(chain.from_iterable(b.to_pylist() for b in batches)):
-            yield f"{path} row {i}", row
+        batches, i = reader.iter_batches(columns=list(columns)), 0
+        while True:
+            try:  # a damaged page shows only when its batch is read
+                rows = next(batches).to_pylist()
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as err:
+                raise SourceError(f"{path} row {i}: not a readable Parquet file ({one_line(str(err), 120)})") from None
+            for row in rows:
+                yield f"{path} row {i}", row
+                i += 1
 
 
 def _require_columns(path: Path, found: list[str], required: tuple[str, ...]) -> None:
     if missing := [c for c in required if c not in found]:
-        raise SourceError(
-            f"{path}: missing column {', '.join(map(repr, missing))} (found: {', '.join(map(repr, found)) or 'none'})"
-        )
+        shown = ", ".join(quoted(c, 40) for c in found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+        raise SourceError(f"{path}: missing column {', '.join(map(repr, missing))} (found: {shown or 'none'})")
 
 
 def _gather(source: Path, rows: Iterator[T | str], limit: int | None) -> Loaded[T]:
@@ -355,7 +378,7 @@ def _build(model: type[T], where: str, **fields: Any) -> T:
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(map(str, first["loc"]))
-        raise SourceError(f"{where}: {model.__name__} field '{field}': {first['msg']}") from None
+        raise SourceError(f"{where}: {model.__name__} field '{field}': {one_line(first['msg'])}") from None
 
 
 def _slug(text: str, max_len: int = 64) -> str:
@@ -387,7 +410,11 @@ def _price(value: Any, where: str) -> float | None:
             return None
     elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise SourceError(f"{where}: field 'price': expected a number or a string, got {_show(value)}")
-    return float(value) if value is not None and math.isfinite(value) and value > 0 else None
+    try:
+        value = None if value is None else float(value)
+    except OverflowError:  # an integer past any float: no price
+        return None
+    return value if value is not None and math.isfinite(value) and value > 0 else None
 
 
 def _materials(details: dict) -> list[str]:

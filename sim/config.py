@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agora.sim.backends.base import Sampling
 from agora.sim.network import NetworkConfig
-from agora.sim.scenario import read_yaml, validate
+from agora.sim.errors import AgoraError
+from agora.sim.scenario import plain, quoted, read_yaml, validate
 from agora.sim.schema import Slug
 from agora.sim.tiny.control import TinyConfig
 
@@ -68,10 +69,18 @@ class RunConfig(BaseModel):
     @field_validator("tiny")
     @classmethod
     def _tiny_fields(cls, v: dict) -> dict:
-        known = set(TinyConfig.__dataclass_fields__)
-        if unknown := sorted(set(v) - known):
-            raise ValueError(f"unknown tiny setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        TinyConfig(**v)
+        fields = TinyConfig.__dataclass_fields__
+        if unknown := sorted(plain(k) for k in v if k not in fields):
+            raise ValueError(f"unknown tiny setting(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+        for name, value in v.items():  # each as its default is: the dataclass itself checks no types
+            kind = type(fields[name].default)
+            if isinstance(value, bool) or not isinstance(value, int | float if kind is float else kind):
+                raise ValueError(f"tiny setting {name}: expected {'a number' if kind is float else 'an integer'}, "
+                                 f"got {quoted(value)}")
+        try:
+            TinyConfig(**v)
+        except (AgoraError, ArithmeticError) as err:  # e.g. num_heads 0; a ValueError is what names the field
+            raise ValueError(str(err) if isinstance(err, AgoraError) else f"tiny setting: {err}") from None
         return v
 
     @model_validator(mode="after")

@@ -27,12 +27,85 @@ def default_scenarios_dir() -> Path:
 
 
 def read_yaml(path: Path) -> object:
+    """A YAML file's data; a file that is missing, unreadable, not UTF-8 or not YAML is one line naming it."""
     if not path.is_file():
         raise AgoraError(f"{path}: file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as err:
+        raise AgoraError(f"{path}: cannot be read ({err.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise AgoraError(f"{path}: not UTF-8 text at line {line} (byte {err.start}); save the file as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise AgoraError(f"{path}: not valid YAML{where} ({one_line(err.problem or err.context or 'unreadable')})") from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (a control character, say)
+        line = text.count("\n", 0, err.position) + 1
+        char = chr(err.character) if isinstance(err.character, int) else err.character
+        raise AgoraError(f"{path}: not valid YAML at line {line} (character {quoted(char)} is not "
+                         "allowed in YAML; remove it or write it as an escape in double quotes)") from None
     except yaml.YAMLError as err:
-        raise AgoraError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from None
+        raise AgoraError(f"{path}: not valid YAML ({one_line(str(err))})") from None
+    except RecursionError:
+        raise AgoraError(f"{path}: not valid YAML (nested too deeply to read)") from None
+    except (ValueError, OverflowError) as err:  # a date that is no date, an integer of more than 4300 digits
+        raise AgoraError(f"{path}: not valid YAML ({one_line(str(err))})") from None
+
+
+MAX_ALIASED_NODES = 1_000_000
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that also refuses a document whose aliases expand past a million nodes (a "billion laughs" file,
+    which reads in a moment and then takes any validator or writer hours) or make a structure that contains itself."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+        if _expanded(node, sizes, set()) - len(sizes) > MAX_ALIASED_NODES:
+            raise yaml.YAMLError(f"its aliases (*name) repeat more than {MAX_ALIASED_NODES:,} values")
+        return node
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
+    """How many values `node` stands for once every alias is written out; each distinct node is counted once."""
+    key = id(node)
+    if key in open_:
+        raise yaml.YAMLError("an alias (*name) inside the value it names makes a structure that contains itself")
+    if key not in sizes:
+        open_.add(key)
+        value = node.value if isinstance(node, yaml.CollectionNode) else ()
+        children = [n for pair in value for n in pair] if isinstance(node, yaml.MappingNode) else value
+        sizes[key] = 1 + sum(_expanded(c, sizes, open_) for c in children)
+        open_.discard(key)
+    return sizes[key]
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` with line breaks and invisible characters escaped and cut to `limit` characters, so that an error
+    quoting a user's file stays one short terminal line."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def plain(value: object, limit: int = 60) -> str:
+    """A name or value from a user's file as an error shows it: as written when it is printable text, else its
+    repr (line breaks and invisible characters escaped); cut to `limit` characters."""
+    if not (isinstance(value, str) and value and value.isprintable() and value.strip() == value):
+        return quoted(value, limit)
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """`repr(value)`, which escapes line breaks and invisible characters, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def validate(model: type[BaseModel], data: object, path: Path, prefix: str = "", context: dict | None = None):
@@ -42,11 +115,11 @@ def validate(model: type[BaseModel], data: object, path: Path, prefix: str = "",
         return model.model_validate(data, context=context)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{plain(p)}" for p in first["loc"])
         loc = loc.lstrip(".") or "(top level)"
-        got = f" (got {first['input']!r})" if first["type"] != "missing" and not isinstance(first["input"], dict) else ""
+        got = f" (got {quoted(first['input'])})" if first["type"] != "missing" and not isinstance(first["input"], dict) else ""
         more = f"; {err.error_count() - 1} more problem(s)" if err.error_count() > 1 else ""
-        raise AgoraError(f"{path}: {loc}: {first['msg']}{got}{more}") from None
+        raise AgoraError(f"{path}: {loc}: {one_line(first['msg'])}{got}{more}") from None
 
 
 @dataclass
@@ -67,7 +140,7 @@ class Scenarios:
     def personas(self) -> list[Persona]:
         path = self.root / "personas.yaml"
         data = read_yaml(path)
-        if not isinstance(data, dict) or "personas" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("personas"), list):
             raise AgoraError(f"{path}: expected a mapping with a 'personas' list")
         personas = [validate(Persona, p, path, f"personas[{i}]") for i, p in enumerate(data["personas"])]
         ids = [p.id for p in personas]
@@ -93,8 +166,11 @@ class Scenarios:
         if spec.name != name:
             raise AgoraError(f"{path}: name: says {spec.name!r} but the file is for task {name!r}")
         if spec.corpus != name:  # it borrows the phrase bank of a task whose anchors are of its kind
-            lender = self.task(spec.corpus) if (path.parent / f"{spec.corpus}.yaml").is_file() else None
-            if lender is None or lender.corpus != lender.name or lender.anchor_kind != spec.anchor_kind:
+            lender_path = self.spec_path(spec.corpus)
+            # read without following the lender's own borrowing: two tasks that borrow from each other are an error,
+            # not an endless recursion
+            lender = validate(TaskSpec, read_yaml(lender_path), lender_path) if lender_path.is_file() else None
+            if lender is None or lender.name != spec.corpus or lender.corpus != lender.name or lender.anchor_kind != spec.anchor_kind:
                 raise AgoraError(f"{path}: corpus: {spec.corpus!r} is not a task with its own phrase bank for "
                                  f"{spec.anchor_kind} anchors; name this task itself or such a task")
         self._specs[name] = spec
@@ -117,7 +193,7 @@ class Scenarios:
         named = {**lib.evaluation, **lib.inoculation.get(task, {})}
         if name_or_text not in named and re.fullmatch(r"[a-z0-9_-]+", name_or_text):
             raise AgoraError(f"{self.root / 'prompts.yaml'}: no prompt named {name_or_text!r} for task {task!r}; "
-                             f"named prompts: {', '.join(sorted(named))} (or pass the instruction's text)")
+                             f"named prompts: {', '.join(sorted(map(plain, named)))} (or pass the instruction's text)")
         return named.get(name_or_text, name_or_text)
 
     def anchors(self, task: str, split: str | None = None) -> list[Anchor]:
