@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from agora.cli.main import app
+from agora.bench.gpu import GpuBenchRecord
 from agora.experiments.audit import AuditRecord, audit
 from agora.experiments.drift import AceOfflineRecord, DriftRecord, RetrievalRecord
 from agora.experiments.inoculation import CodeRecord, CompareRecord, GcdRecord, RankRecord
@@ -51,6 +52,7 @@ EXAMPLES = [  # each with settings away from its defaults, so a field lost on th
     SweepRecord(name="grid", base={"task": "sales"}, grid={"seed": [0, 1]}, max_calls=9, source="grid.yaml"),
     JudgingRecord(file="/x.jsonl", sha256="ab", audience="parametric", seed=3, invalid="judge", batch=2),
     CheckRecord(audience="parametric", orders="both", personas=3, anchors_per_task=1, reference="parametric"),
+    GpuBenchRecord(shapes=["tiny"], quick=True, budget_seconds=30.0, seed=2, trainer="torch"),
 ]
 
 
