@@ -16,6 +16,7 @@ run's. Rows lost are the uninterrupted run's rows that the store lacks at the en
 from __future__ import annotations
 
 import hashlib
+from collections import Counter, defaultdict
 import json
 import math
 import os
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +39,8 @@ import yaml
 from agora.sim.store import INDEX
 
 # every table column that names where or when, not what: the same command twice differs there and nowhere else
-_VOLATILE = re.compile(r"run_id|path|checkpoint|second|time|_at$|^started|^finished|duration|pid|host")
+# and what it cost: a resumed run's calls are fewer where the call cache served the replay
+_VOLATILE = re.compile(r"run_id|path|checkpoint|second|time|_at$|^started|^finished|duration|pid|host|llm_|resumed")
 SMALL_CONTROL = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "intermediate_size": 128, "vocab_size": 800,
                  "corpus_size": 2400, "steps": 60, "batch_size": 16}
 FAULTS = ("kill", "disk", "readonly")
@@ -116,8 +119,11 @@ def entries(store: Path) -> list[dict]:
     index = store / INDEX
     if not index.is_file():
         return []
-    with sqlite3.connect(index) as db:
-        rows = db.execute("SELECT run_id, kind, status FROM runs ORDER BY created_at, run_id").fetchall()
+    try:
+        with closing(sqlite3.connect(index)) as db:
+            rows = db.execute("SELECT run_id, kind, status FROM runs ORDER BY created_at, run_id").fetchall()
+    except sqlite3.DatabaseError:  # made but not yet given its table (a fault at the store's first write), or damaged
+        return []
     return [{"run_id": r, "kind": k, "status": s} for r, k, s in rows]
 
 
@@ -126,36 +132,47 @@ def intact(store: Path) -> bool:
     if not index.is_file():
         return True
     try:
-        with sqlite3.connect(index) as db:
+        with closing(sqlite3.connect(index)) as db:
             return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     except sqlite3.DatabaseError:
         return False
 
 
-def digest(folder: Path) -> tuple[str, int]:
-    """(hash, rows) of an entry's tables: every Parquet file in it, volatile columns dropped."""
+def tables(folder: Path) -> dict[str, list[str]]:
+    """An entry's tables, each as its rows (CSV lines), volatile columns dropped: what a command produced."""
     import pandas as pd
 
-    h, rows = hashlib.sha256(), 0
+    out = {}
     for table in sorted(folder.rglob("*.parquet")):
         if "parts" in table.parts:
             continue
         df = pd.read_parquet(table)
         df = df[[c for c in df.columns if not _VOLATILE.search(str(c))]]
-        h.update(table.relative_to(folder).as_posix().encode())
-        h.update(df.to_csv(index=False).encode())
-        rows += len(df)
-    return h.hexdigest()[:16], rows
-
-
-def results(store: Path, kinds: tuple[str, ...]) -> dict[str, int]:
-    """What a command produced: each distinct finished entry of its kinds, as {hash: rows}."""
-    out = {}
-    for e in entries(store):
-        if (e["kind"] or "contest") in kinds and e["status"] == "finished":
-            h, rows = digest(store / e["run_id"])
-            out[h] = rows
+        out[table.relative_to(folder).as_posix()] = df.to_csv(index=False, header=False).splitlines()
     return out
+
+
+def results(store: Path, kinds: tuple[str, ...]) -> dict[tuple[str, str], Counter]:
+    """What a command produced: the rows of each table of its finished entries, by (kind, table); an entry finished
+    twice (killed after it finished, then made again) counts once."""
+    seen, out = set(), defaultdict(Counter)
+    for e in entries(store):
+        kind = e["kind"] or "contest"
+        if kind not in kinds or e["status"] != "finished":
+            continue
+        found = tables(store / e["run_id"])
+        key = hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest()
+        if key in seen:
+            continue
+        seen.add(key)
+        for name, rows in found.items():
+            out[kind, name].update(rows)
+    return dict(out)
+
+
+def lost(reference: dict[tuple[str, str], Counter], got: dict[tuple[str, str], Counter]) -> int:
+    """Rows of the uninterrupted run that the store lacks (a changed row counts as lost)."""
+    return sum((rows - got.get(key, Counter())).total() for key, rows in reference.items())
 
 
 def agora(argv: list[str], env: dict, limit: Callable[[], None] | None = None, readonly: Path | None = None) -> subprocess.Popen:
@@ -192,7 +209,7 @@ def _file_limit(size: int) -> Callable[[], None]:
 @dataclass
 class Reference:
     seconds: float
-    results: dict[str, int]
+    results: dict[tuple[str, str], Counter]
 
 
 def _env(folder: Path) -> dict:
@@ -225,6 +242,7 @@ def trial(case: Case, fault: str, folder: Path, ref: Reference, rng: random.Rand
         at = rng.uniform(0.1, 0.9) * ref.seconds
         for attempt in range(4):  # a command that beat the kill (a quieter machine than the reference's) is tried again
             shutil.rmtree(store, ignore_errors=True)
+            Path(env["AGORA_CACHE"]).unlink(missing_ok=True)  # nor may an attempt serve the next one's calls
             proc = agora(case.argv(folder), env)
             try:
                 proc.wait(timeout=at)
@@ -259,8 +277,8 @@ def trial(case: Case, fault: str, folder: Path, ref: Reference, rng: random.Rand
         row["again_ok"] = True
     got = results(store, case.kinds)
     row["equal"] = got == ref.results
-    row["rows"] = sum(ref.results.values())
-    row["rows_lost"] = sum(rows for h, rows in ref.results.items() if h not in got)
+    row["rows"] = sum(rows.total() for rows in ref.results.values())
+    row["rows_lost"] = lost(ref.results, got)
     row["index_intact"] = row["index_intact"] and intact(store)
     row["passed"] = bool(row["index_intact"] and row["again_ok"] and row["equal"] and row["clear"] is not False)
     return row

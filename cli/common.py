@@ -44,7 +44,7 @@ def friendly(fn):
                           "resumes with `agora run --resume RUN_ID`)", highlight=False, soft_wrap=True)
             raise typer.Exit(3) from None
         except sqlite3.OperationalError as err:  # the index: "database or disk is full", "attempt to write a readonly database"
-            console.print(f"[bold red]error:[/] the run index cannot be written: {err}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] the run index failed: {err}", highlight=False, soft_wrap=True)
             raise typer.Exit(3) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]; finished contests are saved — resume with `agora run --resume RUN_ID`")
