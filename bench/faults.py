@@ -304,7 +304,3 @@ def run_faults(folder: Path, trials: int, seed: int, commands: list[str], faults
         report(row)
         (folder / "faults.json").write_text(json.dumps(rows, indent=1))  # after every trial: a long run keeps its count
     return rows
-
-
-def clean(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

@@ -6,7 +6,7 @@ import errno
 import pandas as pd
 import pytest
 
-from agora.bench.faults import CASES, intact, lost, results, run_faults
+from agora.bench.faults import CASES, SMALL_CONTROL, intact, lost, results, run_faults
 
 
 def test_a_killed_run_resumes_equal_to_an_uninterrupted_one(tmp_path):
@@ -31,9 +31,7 @@ def test_the_comparison_sees_a_lost_row(tmp_path, store, scenarios):
     from agora.sim.config import RunConfig
     from agora.sim.runner import start_run
 
-    run = start_run(RunConfig(task="sales", contests=2, policy="tiny", invalid="judge",
-                              tiny={"hidden_size": 64, "num_layers": 2, "num_heads": 2, "intermediate_size": 128,
-                                    "vocab_size": 800, "corpus_size": 2400, "steps": 60, "batch_size": 16}), store)
+    run = start_run(RunConfig(task="sales", contests=2, policy="tiny", invalid="judge", tiny=SMALL_CONTROL), store)
     before = results(store.root, ("contest",))
     messages = pd.read_parquet(run.path / "messages.parquet")
     messages.iloc[:-1].to_parquet(run.path / "messages.parquet", index=False)
