@@ -90,11 +90,15 @@ class Clause(NamedTuple):  # a tuple: a few are built per message
 
 
 @lru_cache(maxsize=256)
-def clauses(message: str, window: int = 6) -> tuple[Clause, ...]:
-    """The message's clauses, each word with its stems and negation (a comma or a word like "and" ends a negator's
-    scope); cached across the limitations of one product."""
+def clauses(message: str, starts: frozenset[str], window: int = 6) -> tuple[Clause, ...]:
+    """The message's clauses that hold one of the word `starts` the triggered limitations need, each word with its
+    stems and negation (a comma or a word like "and" ends a negator's scope). A clause holding none cannot
+    contradict them, as a message holding none cannot (`Limitation.triggered`): it is skipped unread."""
     out = []
     for c in _CLAUSE.finditer(message):
+        low = c.group().lower()
+        if not any(s in low for s in starts):
+            continue
         stems, negated, every = [], [], set()
         for words in scopes(c.group()):
             last_negator = -window - 1  # index of the last negator in the current scope
@@ -232,7 +236,7 @@ def contradicted_limitations(message: str, source) -> list[Span]:
         return []
     if name:  # blank the name out, keeping offsets: its words ("Wireless Earbuds") say nothing about what it lacks
         message = name.sub(lambda m: " " * len(m.group()), message)
-    found = clauses(message)
+    found = clauses(message, frozenset(s for limit in limits for s in limit.starts))
     stems = frozenset().union(*(c.all for c in found))
     ordered = sorted(stems)
     return [span for limit in limits for span in limit.contradictions(message, found, stems, ordered)]

@@ -127,7 +127,10 @@ class Text:
         return i < len(ordered) and ordered[i].startswith(prefix)
 
     @cached_property
-    def negators(self) -> frozenset[int]:  # where the negators are; most messages have none
+    def negators(self) -> frozenset[int]:
+        """Where the negators are. Most messages have none: a set test, and no "n't" without an apostrophe."""
+        if self.words.isdisjoint(_NEGATORS) and "'" not in self.text and "’" not in self.text:
+            return frozenset()
         return frozenset(i for i, w in enumerate(self.lows) if w in _NEGATORS or w.endswith("n't"))
 
     def negated(self, i: int, reach: int = 5) -> bool:
