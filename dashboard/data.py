@@ -33,12 +33,13 @@ def store_root() -> Path:
 
 
 def stamp(*paths: Path) -> tuple[int, ...]:
-    """Modification times (0 when missing): the cache key that notices new data."""
+    """Modification times (0 when missing): the cache key that notices new data. Passed as `version`, not
+    `_version`: `st.cache_data` leaves a leading-underscore argument out of its key."""
     return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _runs(root: str, _stamp: tuple[int, ...]) -> pd.DataFrame:
+def _runs(root: str, version: tuple[int, ...]) -> pd.DataFrame:
     df = RunStore(root, readonly=True).list()
     if df.empty:
         return df
@@ -96,7 +97,7 @@ def settings(path: Path) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _table(path: str, name: str, _stamp: tuple[int, ...]) -> pd.DataFrame:
+def _table(path: str, name: str, version: tuple[int, ...]) -> pd.DataFrame:
     return read_table(Path(path), name)
 
 
