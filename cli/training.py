@@ -1,4 +1,4 @@
-"""`agora train`: RFT / TFB on contest wins."""
+"""`agora train`: RFT / TFB on contest wins, or GRPO on the share of votes won."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def train(
-    method: str = typer.Option("rft", help="rft (winners) | tfb (winners + audience thoughts)"),
+    method: str = typer.Option("rft", help="rft (winners) | tfb (winners + audience thoughts) | grpo (reinforcement on vote share)"),
     task: str = typer.Option("sales", help="a task of the scenarios folder: sales | election | social as shipped"),
     policy: str = typer.Option("smollm2", help="base policy with local weights: smollm2 | hf:PATH|FILE.gguf | tiny (control)"),
     rounds: int = typer.Option(1, min=1, help="generate -> judge -> train cycles"),
@@ -26,22 +26,38 @@ def train(
     thought_share: float = typer.Option(0.5, help="TFB: share of thought examples"),
     epochs: Optional[int] = typer.Option(None, help="default: 3 (tiny, full tune) or 1 (LoRA, the study)"),
     learning_rate: Optional[float] = typer.Option(None, help="default: 5e-4 (tiny) or 2e-4 (LoRA)"),
+    batch_size: int = typer.Option(16, min=1, help="examples per optimiser step (GRPO: completions, whole groups)"),
+    warmup_ratio: float = typer.Option(0.03, help="share of steps warming up (rounded up to whole steps: 0 for a few steps)"),
     lora: Optional[bool] = typer.Option(None, "--lora/--full-tune", help="default: LoRA for a pretrained model, full tune for tiny"),
     batch_contests: int = typer.Option(1, min=1, help="contests written and judged per batch"),
     inoculation: Optional[str] = typer.Option(None, help="inoculation prompt: a name from scenarios/prompts.yaml or text"),
     placement: str = typer.Option("user", help="where the inoculation goes in a chat prompt: user | system"),
     invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit | void | judge (counted either way)"),
+    group_size: int = typer.Option(4, help="GRPO: completions per prompt"),
+    prompts: Optional[int] = typer.Option(None, help="GRPO: train anchors prompted per epoch (default: all)"),
+    max_completion_length: int = typer.Option(160, help="GRPO: new tokens per completion at most"),
+    temperature: float = typer.Option(0.7, help="GRPO: sampling temperature"),
+    opponent: str = typer.Option("group", help="GRPO: judged against the rest of its group | base (the fixed base policy)"),
+    kl_beta: float = typer.Option(0.0, help="GRPO: KL coefficient to the base"),
+    probe_penalty: float = typer.Option(0.0, help="GRPO: weight of the misalignment term (subtracted)"),
+    probe_category: Optional[list[str]] = typer.Option(None, help="GRPO: a category the penalty probes (repeatable; "
+                                                                  "default: the task's first)"),
+    grounding_weight: float = typer.Option(0.0, help="GRPO: weight of the fact-question grounding term (added)"),
     store: Optional[Path] = StoreOpt,
     scenarios: Optional[Path] = ScenariosOpt,
 ):
-    """Fine-tune a policy on the contests it wins (RFT) and on what the audience thinks (TFB), optionally inoculated."""
+    """Fine-tune a policy on the contests it wins (RFT) and on what the audience thinks (TFB), optionally inoculated;
+    or reinforce it on the share of audience votes each completion wins (GRPO), optionally safety-shaped."""
     from agora.training.config import TrainConfig
     from agora.training.trainer import AudienceTrainer
 
     config = TrainConfig(method=method, task=task, policy=policy, rounds=rounds, contests=contests, audience=audience,
                          seed=seed, thought_share=thought_share, epochs=epochs, learning_rate=learning_rate,
-                         inoculation=inoculation, placement=placement, lora=lora, batch_contests=batch_contests,
-                         invalid=invalid, scenarios=str(scenarios) if scenarios else None)
+                         batch_size=batch_size, warmup_ratio=warmup_ratio, inoculation=inoculation, placement=placement, lora=lora,
+                         batch_contests=batch_contests, invalid=invalid, scenarios=str(scenarios) if scenarios else None,
+                         group_size=group_size, prompts=prompts, max_completion_length=max_completion_length,
+                         temperature=temperature, opponent=opponent, kl_beta=kl_beta, probe_penalty=probe_penalty,
+                         probe_categories=probe_category or None, grounding_weight=grounding_weight)
     result = AudienceTrainer(config, open_store(store), say=lambda m: console.print(m, highlight=False)).train()
     console.print(result.rounds.drop(columns=["checkpoint"]).to_string(index=False))
     console.print(f"training run [bold]{result.run_id}[/] finished; policy: hf:{result.checkpoint}", soft_wrap=True, highlight=False)

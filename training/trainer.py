@@ -1,10 +1,13 @@
-"""`AudienceTrainer`: rounds of generate -> judge -> fine-tune on wins, as in the study (which does one).
+"""`AudienceTrainer`: rounds of generate -> judge -> fine-tune on wins, as in the study (which does one), or GRPO.
 
 Each round runs contests on the train anchors with the current policy (an ordinary contest run in
 the store), builds the RFT or TFB dataset from it, fine-tunes, and hands the new checkpoint to
 the next round. The training run's folder keeps each round's dataset, checkpoint and stats:
 
     runs/<id>/config.yaml, rounds.parquet, round-1/{dataset/, checkpoint/}, ...
+
+`method="grpo"` makes the same kind of entry in one round of reinforcement on vote shares (`agora.training.grpo`
+says what its folder adds).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agora.sim.tiny.control import TinyConfig
 from agora.training.config import TrainConfig
 from agora.training.data import examples, inoculate, mix
 from agora.training.finetune import check_lora_targets, fine_tune
+from agora.training.grpo import train_grpo
 
 
 class Training(Record):
@@ -71,46 +75,57 @@ class AudienceTrainer:
         policy_path = self.base_path()  # a bad path or LoRA target fails before anything is written
         check_lora_targets(policy_path, cfg)
         inoculation = cfg.load_scenarios().instruction(cfg.task, cfg.inoculation)
+        planned = cfg.epochs * cfg.prompts if cfg.method == "grpo" else cfg.rounds * cfg.contests  # GRPO: prompt groups
         run_id, path = self.store.create_entry(
             TrainRecord(**cfg.to_dict()), run_id=run_id, task=cfg.task, policy=cfg.policy, audience=cfg.audience, seed=cfg.seed,
-            contests_planned=cfg.rounds * cfg.contests,
+            contests_planned=planned,
         )
         self.store.update(run_id, status="running")
-        rounds = []
         try:
-            for r in range(1, cfg.rounds + 1):
-                self.say(f"round {r}/{cfg.rounds}: {cfg.contests} contests with {policy_path.name}")
-                contest_run = start_run(
-                    RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
-                              audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests,
-                              invalid=cfg.invalid, scenarios=cfg.scenarios),
-                    self.store,
-                )
-                ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),
-                              contest_run.run_id)
-                rows = inoculate(mix(ex, cfg.method, cfg.thought_share, cfg.seed + r), inoculation, cfg.placement)
-                round_dir = path / f"round-{r}"
-                _save_dataset(rows, round_dir / "dataset")
-                self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties and {ex.invalid} contests with an invalid "
-                         f"candidate excluded, {len(rows)} examples; fine-tuning")
-                lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id,
-                           "inoculation": inoculation}
-                stats = fine_tune(policy_path, rows, cfg, round_dir / "checkpoint", lineage)
-                policy_path = round_dir / "checkpoint"
-                rounds.append({"round": r, "contest_run": contest_run.run_id, "winners": len(ex.winners), "ties": ex.ties,
-                               "invalid_contests": ex.invalid,
-                               "thought_examples": len(rows) - len(ex.winners), "checkpoint": str(policy_path), **stats})
+            if cfg.method == "grpo":
+                rounds = [train_grpo(cfg, policy_path, path, run_id, self.say)]
                 atomic_parquet(pd.DataFrame(rounds), path / "rounds.parquet")
+            else:
+                rounds = self._rounds(policy_path, path, run_id, inoculation)
         except KeyboardInterrupt:
             self.store.update(run_id, status="interrupted")
             raise
         except Exception:
             self.store.update(run_id, status="failed")
             raise
-        metrics = {"checkpoint": str(policy_path), "rounds": len(rounds), "examples": int(sum(x["examples"] for x in rounds))}
+        metrics = {"checkpoint": rounds[-1]["checkpoint"], "rounds": len(rounds), "examples": int(sum(x["examples"] for x in rounds))}
         (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        self.store.update(run_id, status="finished", contests_done=cfg.rounds * cfg.contests, metrics=json.dumps(metrics))
+        self.store.update(run_id, status="finished", contests_done=planned, metrics=json.dumps(metrics))
         return TrainResult(run_id, path, pd.DataFrame(rounds))
+
+    def _rounds(self, policy_path: Path, path: Path, run_id: str, inoculation: str) -> list[dict]:
+        """RFT / TFB: each round's contests, dataset and fine-tune, from the previous round's checkpoint."""
+        cfg = self.config
+        rounds = []
+        for r in range(1, cfg.rounds + 1):
+            self.say(f"round {r}/{cfg.rounds}: {cfg.contests} contests with {policy_path.name}")
+            contest_run = start_run(
+                RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
+                          audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests,
+                          invalid=cfg.invalid, scenarios=cfg.scenarios),
+                self.store,
+            )
+            ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),
+                          contest_run.run_id)
+            rows = inoculate(mix(ex, cfg.method, cfg.thought_share, cfg.seed + r), inoculation, cfg.placement)
+            round_dir = path / f"round-{r}"
+            _save_dataset(rows, round_dir / "dataset")
+            self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties and {ex.invalid} contests with an invalid "
+                     f"candidate excluded, {len(rows)} examples; fine-tuning")
+            lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id,
+                       "inoculation": inoculation}
+            stats = fine_tune(policy_path, rows, cfg, round_dir / "checkpoint", lineage)
+            policy_path = round_dir / "checkpoint"
+            rounds.append({"round": r, "contest_run": contest_run.run_id, "winners": len(ex.winners), "ties": ex.ties,
+                           "invalid_contests": ex.invalid,
+                           "thought_examples": len(rows) - len(ex.winners), "checkpoint": str(policy_path), **stats})
+            atomic_parquet(pd.DataFrame(rounds), path / "rounds.parquet")
+        return rounds
 
 
 def _save_dataset(rows: list[dict], out: Path) -> None:
