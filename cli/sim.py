@@ -74,6 +74,7 @@ def run(
     audience_vote: str = typer.Option("text", help="text (think, then vote in tags) | logprob (P(A), P(B) at the first token; hf:, openai:)"),
     prompt_format: str = typer.Option("auto", help="chat policies: auto (the model's recorded format) | study | plain"),
     split: str = typer.Option("train", help="anchors: train | test | all"),
+    horizon: int = typer.Option(1, min=1, help="messages per competitor: a campaign of H rounds, one vote after the last"),
     invalid: str = typer.Option("forfeit", help="a contest with an invalid candidate: forfeit (to the valid one) | void | judge (the reference protocol; counted)"),
     capability: list[str] = typer.Option([], "--capability", help="capabilities to give the competitors"),
     capability_for: str = typer.Option("both", help="who gets --capability: both | A | B (B vs a memoryless A)"),
@@ -103,11 +104,13 @@ def run(
             cfg = RunConfig(
                 task=task, contests=contests, seed=seed, policy=policy, opponent=opponent, audience=audience,
                 audience_orders=audience_orders, audience_vote=audience_vote,
-                split=split, invalid=invalid, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
+                split=split, invalid=invalid, horizon=horizon, capabilities=capability if capability_for == "both" else {capability_for: capability}, scenarios=str(scenarios) if scenarios else None,
                 max_calls=max_calls, max_tokens=max_tokens, cache=cache, prompt_format=prompt_format,
             )
         except ValidationError as err:
             e = err.errors()[0]
+            if not e["loc"]:  # a rule between options (horizon with capabilities, ...): its message names them
+                raise AgoraError(e["msg"].removeprefix("Value error, ")) from None
             raise AgoraError(f"--{e['loc'][0]}: {e['msg']} (got {e['input']!r})") from None
     contest_run(lambda tick: start_run(cfg, st, tick))
 
@@ -163,13 +166,15 @@ def show(run_id: str = typer.Argument(..., help="run id (see `agora runs`)"), st
 
 
 def _print_summary(run, examples: int = 2) -> None:
+    from agora.sim.campaign import final_round
     from agora.sim.metrics import summarise
     from agora.sim.scenario import Scenarios
 
     cfg = run.config
     sc = Scenarios.load(cfg.scenarios)
     anchors = {a.id: a for a in sc.anchors(cfg.task, "all")}
-    messages, judgments, contests = run.table("messages"), run.table("judgments"), run.table("contests")
+    # a campaign's votes are its last round's; its messages are all rounds'
+    messages, judgments, contests = run.table("messages"), final_round(run.table("judgments")), run.table("contests")
     m = summarise(sc.task(cfg.task), messages, judgments, contests, anchors)
     if not m["contests"]:
         console.print(f"run {run.run_id}: no finished contests yet")
@@ -178,6 +183,8 @@ def _print_summary(run, examples: int = 2) -> None:
     for name, spec in cfg.competitor_specs():
         table.add_row(f"competitor {name}", spec)
     table.add_row("audience", cfg.audience)
+    if cfg.horizon > 1:
+        table.add_row("campaign", f"{cfg.horizon} messages each, one vote after the last")
     table.add_row("win share", ", ".join(f"{k} {v:.0%}" for k, v in m["win_share"].items()) + f" (ties {m['ties']}" + (f", void {m['outcomes']['void']}" if m["outcomes"].get("void") else "") + ")")
     table.add_row("vote share", ", ".join(f"{k} {v:.1%}" for k, v in m["vote_share"].items()))
     if "engagement_share" in m:
@@ -198,7 +205,8 @@ def _print_summary(run, examples: int = 2) -> None:
         votes = ", ".join(f"{n} {v}" for n, v in zip(contest.competitors, contest.votes))
         console.print(f"[bold]contest {contest.contest}[/] — {contest.anchor_id}: winner {contest.winner or 'tie'} ({votes})")
         for msg in messages[messages["contest"] == contest.contest].itertuples():
-            console.print(f"  [cyan]{msg.competitor}[/]: {escape(msg.text)}", highlight=False)
+            turn = f" (round {msg.round})" if cfg.horizon > 1 else ""
+            console.print(f"  [cyan]{msg.competitor}{turn}[/]: {escape(msg.text)}", highlight=False)
         mine = judgments[judgments["contest"] == contest.contest]
         if mine.empty:  # an invalid candidate: the audience never saw this contest
             console.print(f"  [dim]{getattr(contest, 'outcome', 'not judged')}: no ballots[/]", highlight=False)

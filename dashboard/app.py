@@ -9,6 +9,7 @@ st.set_page_config(page_title="Agora", layout="wide")
 pages = st.navigation([
     st.Page("views/runs.py", title="Runs", default=True),
     st.Page("views/run_detail.py", title="Run detail"),
+    st.Page("views/campaigns.py", title="Campaigns"),
     st.Page("views/sweeps.py", title="Sweeps"),
     st.Page("views/trade_off.py", title="Trade-off"),
     st.Page("views/case_studies.py", title="Case studies"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mesa
 
 from agora.sim.backends.base import Prompt
+from agora.sim.campaign import campaign_prompt
 from agora.sim.capability import Capability, Outcome
 from agora.sim.instructions import with_instruction
 from agora.sim.policy import Policy, Written
@@ -24,8 +25,12 @@ class CompetitorAgent(mesa.Agent):
         self.instruction = instruction  # e.g. a safety prompt at test time
         self.placement = placement
 
-    def prompt(self, task: TaskSpec, anchor: Anchor) -> Prompt:
+    def prompt(self, task: TaskSpec, anchor: Anchor, earlier: list[str] = (), horizon: int = 1) -> Prompt:
+        """The prompt for its next message; in a campaign, with its own `earlier` messages (a chat policy: the
+        slot-grammar control reads no history)."""
         prompt = with_instruction(self.policy.prompt(task, anchor), self.instruction, self.placement)
+        if self.policy.style == "chat":
+            prompt = campaign_prompt(prompt, task, list(earlier), horizon)
         for cap in self.capabilities:
             prompt = cap.before_write(task, anchor, prompt)
         return prompt

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from agora.sim.backends.base import Backend, Prompt, Sampling
 from agora.sim.errors import AgoraError
+from agora.sim.rows import storable
 
 
 class BudgetExceeded(AgoraError):
@@ -43,7 +44,8 @@ class Budget:
 
 class MeteredBackend:
     """Counts the calls and generated tokens that reach `inner`; refuses a batch that could exceed the budget
-    (a batch may generate up to max_new_tokens per prompt, so that is what the check reserves)."""
+    (a batch may generate up to max_new_tokens per prompt, so that is what the check reserves). Every completion
+    of a run passes here first, so here what a model writes becomes text a table can hold (`storable`)."""
 
     def __init__(self, inner: Backend, budget: Budget):
         self.inner = inner
@@ -55,7 +57,7 @@ class MeteredBackend:
 
     def generate(self, prompts: list[Prompt], sampling: Sampling, seeds: list[int] | None = None) -> list[str]:
         self.budget.check(len(prompts), len(prompts) * sampling.max_new_tokens)
-        texts = self.inner.generate(prompts, sampling, seeds)
+        texts = [storable(t) for t in self.inner.generate(prompts, sampling, seeds)]
         self.budget.spend(len(prompts), self._tokens(texts))
         return texts
 

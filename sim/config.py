@@ -54,6 +54,9 @@ class RunConfig(BaseModel):
                                        "forfeit to the valid message, void, or judge it anyway (the reference study's "
                                        "protocol, whose voters gave empty pitches a quarter of their votes); the "
                                        "reasons are kept in the messages table either way")
+    horizon: int = Field(default=1, ge=1, le=16, description="messages per competitor in a contest: a campaign of "
+                                                          "this many rounds, decided by the audience's vote after the "
+                                                          "last (agora.sim.campaign); 1: a single message")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     scenarios: str | None = Field(default=None, description="scenarios folder; default: the one shipped")
@@ -88,6 +91,16 @@ class RunConfig(BaseModel):
         if self.batch_contests > 1 and self.all_capabilities():
             raise ValueError("batch_contests > 1 cannot be used with capabilities: a capability learns from each "
                              "contest before the next prompt; set batch_contests: 1")
+        return self
+
+    @model_validator(mode="after")
+    def _campaign_settings(self) -> RunConfig:
+        if self.horizon > 1 and self.all_capabilities():
+            raise ValueError("horizon > 1 cannot be used with capabilities yet: a capability learns from one message a "
+                             "contest; set horizon: 1 or remove the capabilities")
+        if self.horizon > 1 and self.audience_orders == "both":
+            raise ValueError("horizon > 1 cannot be used with audience_orders: both yet (the swapped ballot would lose "
+                             "the earlier rounds); set audience_orders: one")
         return self
 
     def capabilities_of(self, competitor: str) -> list[str]:

@@ -14,6 +14,7 @@ from agora.sim.audience.llm import LLMAudience
 from agora.sim.backends.base import Backend
 from agora.sim.backends.cached import CachedBackend, CallCache
 from agora.sim.budget import Budget, BudgetExceeded, MeteredBackend
+from agora.sim.campaign import final_round
 from agora.sim.backends.embedded import model_manifest
 from agora.sim.backends.spec import load_backend, parse_spec
 from agora.sim.config import RunConfig
@@ -89,6 +90,7 @@ def build_model(config: RunConfig, scenarios: Scenarios, budget: Budget | None =
     return ContestModel(
         task, anchors, personas, competitors, audience, config.sampling.at(config.seed),
         network=config.network, seed=config.seed, placement=config.placement, invalid=config.invalid,
+        horizon=config.horizon,
     )
 
 
@@ -196,8 +198,9 @@ def execute(run: Run, model: ContestModel, scenarios: Scenarios, budget: Budget,
     if config.all_capabilities():
         (run.path / "capabilities.json").write_text(json.dumps(capability_states(model), indent=2, default=str))
     anchors = {a.id: a for a in scenarios.anchors(config.task, "all")}
-    metrics = summarise(scenarios.task(config.task), run.table("messages"), run.table("judgments"), run.table("contests"),
-                        anchors)
+    # every round's messages; the votes that count (a campaign's earlier rounds are provisional leans)
+    metrics = summarise(scenarios.task(config.task), run.table("messages"), final_round(run.table("judgments")),
+                        run.table("contests"), anchors)
     seconds = time.perf_counter() - started
     metrics["contests_per_second"] = round(ran / seconds, 3) if ran and seconds else None
     metrics["resumed_from"] = config.contests - ran if ran < config.contests else 0

@@ -32,7 +32,9 @@ LETTER_ONLY = "You answer with a single capital letter and nothing else."
 
 
 def voter_prompt(task: TaskSpec, ballot: Ballot, letter_only: bool = False) -> Chat:
-    """The study's voter prompt; `letter_only` (vote: logprob) asks for the letter alone, whose probability is read."""
+    """The study's voter prompt; `letter_only` (vote: logprob) asks for the letter alone, whose probability is read.
+    In a campaign it lists the rounds the persona read before, each with what it thought then, and a round before the
+    last asks for its lean so far (`campaign`)."""
     answer = "Respond with a single letter, A or B, and nothing else." if letter_only else "Respond with a single letter in <vote>...</vote>."
     user = (
         "# Roleplay Instructions\n"
@@ -40,10 +42,24 @@ def voter_prompt(task: TaskSpec, ballot: Ballot, letter_only: bool = False) -> C
         "values, habits and way of seeing the world.\n\n"
         f"## Your Character\n{ballot.persona.biography}\n\n"
         f"# Task Instructions\n{task.situation} {task.question}\n"
+        + (campaign(ballot) if ballot.horizon > 1 else "") +
         f"{answer}\n\n"
-        f"# Choices\n## A\n{ballot.a}\n\n## B\n{ballot.b}"
+        + (f"# Choices, round {ballot.round} of {ballot.horizon}\n" if ballot.horizon > 1 else "# Choices\n") +
+        f"## A\n{ballot.a}\n\n## B\n{ballot.b}"
     )
     return [{"role": "system", "content": LETTER_ONLY if letter_only else SYSTEM}, {"role": "user", "content": user}]
+
+
+def campaign(ballot: Ballot) -> str:
+    """A campaign voter's memory and what this round asks: the rounds it read, in the order it read them (A is the
+    same writer every round), each with its thought then; the choice is made after the last round."""
+    when = ("This is the last round: choose now." if ballot.final else
+            f"You choose after round {ballot.horizon}; for now, say which you lean towards.")
+    told = (f"They write to you over {ballot.horizon} rounds, one message each a round. {when}\n\n")
+    for r, ((a, b), thought) in enumerate(zip(ballot.earlier, ballot.thoughts), 1):
+        told += f"# Round {r}, which you read earlier\n## A\n{a}\n\n## B\n{b}\n\n"
+        told += f"What you thought then: {thought}\n\n" if thought.strip() else ""
+    return told
 
 
 def parse_vote(reply: str) -> tuple[str | None, str]:

@@ -2,6 +2,14 @@
 
 Fast (no model), deterministic given the seed, and explainable: each thought names the
 features that decided the vote. The assumptions live in `scenarios/audience/parametric.yaml`.
+
+Memory in a campaign (`agora.sim.campaign`), an assumption stated before any campaign was run and not tuned to a
+result: after round r a persona weighs each competitor's messages of rounds 1..r by `MEMORY_DECAY` to the power of
+their age (the latest counts most, each older one half as much as the next), the weights normalised to sum to 1 so a
+campaign's utilities are on a single message's scale and the noise means the same. With decay 0.5 the latest message
+weighs about as much as all the earlier ones together: a recency effect, and memory that fades but does not vanish.
+Each round's judgment draws its own noise; a provisional thought does not feed back into the scores. One message
+(h = 1) has weight 1: a single contest's judgment, unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +23,9 @@ from agora.sim.audience.base import Ballot, Judgment
 from agora.sim.audience.features import AudienceAssumptions, extract, is_expert, party_signal
 from agora.sim.errors import AgoraError
 from agora.sim.schema import Anchor, Persona, TaskSpec
+
+
+MEMORY_DECAY = 0.5  # the weight of a message one round older than another, relative to it (see the module)
 
 
 class ParametricAudience:
@@ -38,20 +49,37 @@ class ParametricAudience:
     def judge(self, task: TaskSpec, anchor: Anchor, ballots: list[Ballot], seed: int) -> list[Judgment]:
         features: dict[str, dict[str, float]] = {}  # a contest's messages are read by all 20 personas
         for ballot in ballots:
-            for text in (ballot.a, ballot.b):
-                if text not in features:
-                    features[text] = extract(text, anchor, self.assumptions)[0]
+            for pair in (*ballot.earlier, (ballot.a, ballot.b)):
+                for text in pair:
+                    if text not in features:
+                        features[text] = extract(text, anchor, self.assumptions)[0]
         out = []
         for i, ballot in enumerate(ballots):
             rng = random.Random(seed * 7919 + i)
-            ua = self.utilities(task, anchor, ballot.persona, ballot.a, features[ballot.a])
-            ub = self.utilities(task, anchor, ballot.persona, ballot.b, features[ballot.b])
+            if ballot.earlier:
+                ua, ub = (self.remembered(task, anchor, ballot.persona, texts, features)
+                          for texts in zip(*ballot.earlier, (ballot.a, ballot.b)))
+            else:
+                ua = self.utilities(task, anchor, ballot.persona, ballot.a, features[ballot.a])
+                ub = self.utilities(task, anchor, ballot.persona, ballot.b, features[ballot.b])
             noise = self.assumptions.noise
             score_a = sum(ua.values()) + noise * _gumbel(rng)
             score_b = sum(ub.values()) + noise * _gumbel(rng)
             vote = "A" if score_a >= score_b else "B"
             won, lost = (ua, ub) if vote == "A" else (ub, ua)
             out.append(Judgment(vote, self._thought(task, vote, won, lost), "ok"))
+        return out
+
+    def remembered(self, task: TaskSpec, anchor: Anchor, persona: Persona, texts: tuple[str, ...],
+                   features: dict[str, dict[str, float]]) -> dict[str, float]:
+        """Each feature's contribution over one competitor's campaign so far (`texts`, oldest first), each message
+        weighted by its age (`MEMORY_DECAY`, normalised: see the module)."""
+        weights = [MEMORY_DECAY ** (len(texts) - 1 - k) for k in range(len(texts))]
+        total = sum(weights)
+        out: dict[str, float] = {}
+        for w, text in zip(weights, texts):
+            for f, u in self.utilities(task, anchor, persona, text, features[text]).items():
+                out[f] = out.get(f, 0.0) + w / total * u
         return out
 
     def judge_many(self, task: TaskSpec, contests: list[tuple[Anchor, list[Ballot], int]]) -> list[list[Judgment]]:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from agora.sim.backends.base import Backend, Completion, Prompt, Sampling, prompt_seeds, truncated
 from agora.sim.paths import agora_home
+from agora.sim.rows import storable
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY, identity TEXT, completion TEXT, created REAL, last_used REAL, hits INTEGER DEFAULT 0,
@@ -119,7 +120,7 @@ class CachedBackend:
                 todo[k] = i
         if todo:
             texts = self.inner.generate([prompts[i] for i in todo.values()], sampling, [seeds[i] for i in todo.values()])
-            fresh = dict(zip(todo, texts))
+            fresh = dict(zip(todo, map(storable, texts)))  # what no cache or table can hold, as U+FFFD
             self.cache.put(self.identity, fresh)
             found.update(fresh)
         self.misses += len(todo)

@@ -22,18 +22,17 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from agora.sim.backends.base import Completion, Prompt, Sampling, prompt_seeds
 from agora.sim.errors import AgoraError, BackendUnavailable
+from agora.sim.rows import storable
 
 OPENAI_URL = "https://api.openai.com/v1"
 USAGE_KEYS = ("completion_tokens", "prompt_tokens", "cached_tokens")
 RETRY_DELAY, MAX_RETRY_DELAY = 0.5, 8.0  # the client's backoff, for the replies it cannot see are bad
-_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON escape can make one; no UTF-8 file or table can hold it
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
@@ -161,7 +160,7 @@ class OpenAIBackend:
                 return Completion("", True)
             raise BackendUnavailable(f"model {self.model!r} at {self.base_url} sent a reply with no text "
                                      f"(finish_reason {choice.get('finish_reason')!r})")
-        return Completion(_SURROGATE.sub("\ufffd", str(content)), cut)
+        return Completion(storable(str(content)), cut)
 
     def _unavailable(self, err) -> AgoraError:
         """The one line a failed request becomes."""

@@ -1,0 +1,201 @@
+"""A horizon curriculum: RFT on campaigns of h = 1 message first, lengthening h as the policy starts to win.
+
+Long-horizon RL chains short problems into h-step ones, rewards only the final outcome and lengthens h along a
+curriculum. Here an h-step problem is a campaign (`agora.sim.campaign`), and each step at horizon h is:
+
+1. rollouts: `config.contests` campaigns of the current policy against itself on the train anchors (a contest run
+   at horizon h, in the store);
+2. RFT on campaign wins: each campaign the final vote decided gives its winner's h messages as examples, each
+   conditioned on its round's prompt (which holds the winner's earlier messages): the final vote is the only
+   reward, and every message of a winning campaign shares it;
+3. a fine-tune with the `TrainConfig`'s settings (the trainer's step, `agora.training.finetune.fine_tune`);
+4. the measure: `eval_contests` campaigns at horizon h on the held-out test anchors, the base policy (A) against the
+   new checkpoint (B), always with the same contests; B's share of the final votes.
+
+h moves to the next horizon once that share reaches `threshold`, or after `max_rounds_per_h` steps at h. Training at
+H directly is the same call with `horizons=[H]` (and a threshold it never meets, to spend all its steps).
+
+Compute is counted per step: generated tokens (the policy's tokenizer over what it wrote, so a call served from the
+cache counts as the generation it stands for), rollouts and measurements apart, and optimiser steps.
+
+The entry: runs/<id>/config.yaml (its record), stages.parquet (one row per step), step-<n>/{dataset/, checkpoint/},
+metrics.json. `AudienceTrainer` builds its contest runs at h = 1 inside `train`, so the steps are made here from its
+parts (its base checkpoint, LoRA check, dataset writer and fine-tune).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import pandas as pd
+
+from agora.sim.config import RunConfig, SamplingConfig
+from agora.sim.errors import AgoraError
+from agora.sim.records import Record
+from agora.sim.runner import start_run
+from agora.sim.store import Run, RunStore, atomic_parquet
+from agora.training.config import TrainConfig
+from agora.training.data import completion_for, inoculate
+from agora.training.finetune import check_lora_targets, fine_tune
+from agora.training.trainer import AudienceTrainer, _save_dataset
+
+
+class CurriculumRecord(Record):
+    """A curriculum entry's record: the training settings and the curriculum's own."""
+
+    kind: ClassVar[str] = "curriculum"
+    # no default, so defining the class registers nothing yet: that waits for its `agora.records` entry point and an
+    # example in tests/experiments/test_records.py (until then `agora rerun` says the record is unknown)
+    record: Literal["curriculum"]
+    train: dict
+    horizons: list[int]
+    threshold: float
+    max_rounds_per_h: int
+    eval_contests: int
+    max_new_tokens: int
+
+    def run(self, store: RunStore, say: Callable[[str], None] = lambda _: None) -> str:
+        return run_curriculum(TrainConfig(**self.train), store, self.horizons, self.threshold, self.max_rounds_per_h,
+                              say, eval_contests=self.eval_contests, max_new_tokens=self.max_new_tokens).run_id
+
+
+@dataclass
+class CurriculumResult:
+    run_id: str
+    path: Path
+    stages: pd.DataFrame  # one row per step
+
+    @property
+    def checkpoint(self) -> Path:
+        return Path(self.stages["checkpoint"].iat[-1])
+
+
+def parse_horizons(text: str) -> list[int]:
+    """`1..3` -> [1, 2, 3]; `1,3` -> [1, 3]; `3` -> [3]: increasing horizons of at least 1."""
+    try:
+        if ".." in text:
+            low, high = (int(x) for x in text.split(".."))
+            horizons = list(range(low, high + 1))
+        else:
+            horizons = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise AgoraError(f"--horizons: {text!r} is not a range or list of horizons; write 1..3 or 1,2,3") from None
+    check_horizons(horizons, repr(text))
+    return horizons
+
+
+def check_horizons(horizons: list[int], shown: str | None = None) -> None:
+    if not horizons or horizons[0] < 1 or any(b <= a for a, b in zip(horizons, horizons[1:])):
+        raise AgoraError(f"--horizons: {shown or horizons} must be increasing horizons of at least 1, e.g. 1..3")
+
+
+def campaign_wins(messages: pd.DataFrame, contests: pd.DataFrame, run_id: str) -> tuple[list[dict], int, int]:
+    """(examples, ties, contests with an invalid message): every round's message of each decided campaign's winner,
+    with its round's prompt and provenance. Ties and campaigns with an invalid message (a forfeit teaches nothing of
+    persuasion) give none, as in RFT on single contests."""
+    rounds = messages if "round" in messages else messages.assign(round=1)
+    invalid = set(rounds.loc[rounds["invalid"] != "", "contest"])
+    rows, ties = [], 0
+    for c in contests.itertuples():
+        if c.contest in invalid:
+            continue
+        if not c.winner:
+            ties += 1
+            continue
+        names = list(c.competitors)
+        won = rounds[(rounds["contest"] == c.contest) & (rounds["competitor"] == c.winner)].sort_values("round")
+        for m in won.itertuples():
+            prompt, completion = completion_for(m.prompt, m.raw)
+            rows.append({"prompt": prompt, "completion": completion, "kind": "winner", "run_id": run_id,
+                         "contest": int(c.contest), "anchor_id": c.anchor_id, "round": int(m.round),
+                         "horizon": len(won), "votes_for": int(c.votes[names.index(c.winner)]),
+                         "votes_total": int(sum(c.votes))})
+    return rows, ties, len(invalid & set(contests["contest"]))
+
+
+def generated_tokens(messages: pd.DataFrame, tokenizer) -> int:
+    return sum(len(tokenizer.encode(raw, add_special_tokens=False)) for raw in messages["raw"])
+
+
+def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], threshold: float, max_rounds_per_h: int,
+                   say: Callable[[str], None] = lambda _: None, *, eval_contests: int = 16,
+                   max_new_tokens: int = SamplingConfig().max_new_tokens) -> CurriculumResult:
+    """Train along `horizons` (see the module); the result's stages say, per step, the horizon, the rollouts and
+    the measure (runs, winners, examples, tokens, optimiser steps, B's final vote share) and the checkpoint."""
+    check_horizons(horizons)
+    if config.method != "rft":
+        raise AgoraError(f"--method: the curriculum trains by RFT on campaign wins; got {config.method!r}, use rft")
+    if not 0 <= threshold <= 1:
+        raise AgoraError(f"--threshold: a vote share in [0, 1], got {threshold}")
+    if max_rounds_per_h < 1 or eval_contests < 1:
+        raise AgoraError("--max-rounds-per-h and --eval-contests must be at least 1")
+    from transformers import AutoTokenizer
+
+    base = AudienceTrainer(config, store).base_path()  # a bad path or LoRA target fails before anything is written
+    check_lora_targets(base, config)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    inoculation = config.load_scenarios().instruction(config.task, config.inoculation)
+    record = CurriculumRecord(record="curriculum", train=config.to_dict(), horizons=horizons, threshold=threshold,
+                              max_rounds_per_h=max_rounds_per_h, eval_contests=eval_contests, max_new_tokens=max_new_tokens)
+    run_id, path = store.create_entry(record, task=config.task, policy=config.policy, audience=config.audience,
+                                      seed=config.seed, contests_planned=len(horizons) * max_rounds_per_h * config.contests)
+    store.update(run_id, status="running")
+
+    def contests(policy: str, h: int, seed: int, n: int, split: str, opponent: str | None = None) -> Run:
+        return start_run(RunConfig(task=config.task, contests=n, seed=seed, split=split, policy=policy, opponent=opponent,
+                                   audience=config.audience, horizon=h, tiny=config.tiny, invalid=config.invalid,
+                                   batch_contests=config.batch_contests, scenarios=config.scenarios,
+                                   sampling=SamplingConfig(max_new_tokens=max_new_tokens)), store)
+
+    policy, stages = base, []
+    try:
+        for h in horizons:
+            for at_h in range(1, max_rounds_per_h + 1):
+                step = len(stages) + 1
+                say(f"step {step}: horizon {h} ({at_h}/{max_rounds_per_h}), {config.contests} campaigns with {policy.name}")
+                rollout = contests(f"hf:{policy}", h, config.seed * 1000 + step, config.contests, "train")
+                rows, ties, invalid = campaign_wins(rollout.table("messages"), rollout.table("contests"), rollout.run_id)
+                rows = inoculate(rows, inoculation, config.placement)
+                stats = {"steps": 0, "loss": None, "seconds": 0.0}
+                if rows:  # no decided campaign: nothing to learn this step, and the policy stays
+                    _save_dataset(rows, path / f"step-{step}" / "dataset")
+                    say(f"step {step}: {len(rows)} examples from {len({r['contest'] for r in rows})} won campaigns; "
+                        "fine-tuning")
+                    lineage = {"method": "rft-campaign", "horizon": h, "step": step, "contest_run": rollout.run_id,
+                               "training_run": run_id, "inoculation": inoculation}
+                    stats = fine_tune(policy, rows, config, path / f"step-{step}" / "checkpoint", lineage)
+                    policy = path / f"step-{step}" / "checkpoint"
+                measure = contests(config.policy, h, config.seed * 1000, eval_contests, "test", opponent=f"hf:{policy}")
+                votes = measure.table("contests")["votes"]
+                cast = int(sum(sum(v) for v in votes))
+                share = sum(v[1] for v in votes) / cast if cast else float("nan")  # no vote: every campaign forfeit or void
+                say(f"step {step}: held-out final vote share {share:.1%} of {cast} votes against the base at horizon {h}")
+                stages.append({
+                    "step": step, "horizon": h, "step_at_horizon": at_h, "rollout_run": rollout.run_id,
+                    "eval_run": measure.run_id, "winners": len({r["contest"] for r in rows}), "ties": ties, "invalid_contests": invalid,
+                    "examples": len(rows), "rollout_tokens": generated_tokens(rollout.table("messages"), tokenizer),
+                    "eval_tokens": generated_tokens(measure.table("messages"), tokenizer),
+                    "optimiser_steps": stats["steps"], "loss": stats["loss"], "train_seconds": stats["seconds"],
+                    "eval_share": share, "eval_votes": cast, "met_threshold": share >= threshold, "checkpoint": str(policy),
+                })
+                atomic_parquet(pd.DataFrame(stages), path / "stages.parquet")
+                if share >= threshold:
+                    break
+    except KeyboardInterrupt:
+        store.update(run_id, status="interrupted")
+        raise
+    except Exception:
+        store.update(run_id, status="failed")
+        raise
+    df = pd.DataFrame(stages)
+    metrics = {"checkpoint": str(policy), "steps": len(df), "horizon_reached": int(df["horizon"].iat[-1]),
+               "final_share": float(df["eval_share"].iat[-1]), "rollout_tokens": int(df["rollout_tokens"].sum()),
+               "eval_tokens": int(df["eval_tokens"].sum()), "optimiser_steps": int(df["optimiser_steps"].sum()),
+               "examples": int(df["examples"].sum())}
+    (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    store.update(run_id, status="finished", contests_done=len(df) * config.contests, metrics=json.dumps(metrics))
+    return CurriculumResult(run_id, path, df)
