@@ -11,10 +11,10 @@ import os
 
 import typer
 
-from agora.cli import bench, dashboard, experiments, faults, loaders, memory, probes, reasoning, sim, training
+from agora.cli import bench, curriculum, dashboard, experiments, factqa, faults, loaders, memory, probes, reasoning, sim, training
 
 app = typer.Typer(help="Agora: does optimising an LLM to win an audience make it deceptive?", no_args_is_help=True)
-for module in (sim, training, probes, memory, reasoning, experiments, bench, faults, loaders, dashboard):
+for module in (sim, training, probes, memory, reasoning, experiments, bench, faults, loaders, dashboard, factqa, curriculum):
     module.register(app)
 
 
