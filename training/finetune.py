@@ -86,15 +86,21 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
         started = time.perf_counter()
         result = trainer.train()
         seconds = time.perf_counter() - started
-        trainer.model.save_pretrained(work)
-        tokenizer.save_pretrained(work)
-        shutil.rmtree(work / "trainer", ignore_errors=True)
         stats = {
             "examples": len(rows), "steps": int(result.global_step), "loss": round(result.training_loss, 4),
             "seconds": round(seconds, 1), "lora": bool(config.lora),
             "tokens_per_second": round(config.epochs * sum(map(len, trainer.train_dataset["input_ids"])) / seconds, 1),
         }
-        for name, info in ((MANIFEST, manifest(base)), (MODEL_MANIFEST, model_manifest(base))):
-            if info:  # the base's provenance and prompt format travel with the tuned checkpoint
-                (work / name).write_text(json.dumps({**info, "fine_tuned": {**lineage, **stats}}, indent=2))
+        save_checkpoint(trainer, tokenizer, work, base, {**lineage, **stats})
     return stats
+
+
+def save_checkpoint(trainer, tokenizer, work: Path, base: Path, fine_tuned: dict) -> None:
+    """The tuned weights and tokenizer, without the trainer's scratch, and the base's provenance and prompt format
+    with how it was tuned: what makes the checkpoint a policy (`hf:` + the folder)."""
+    trainer.model.save_pretrained(work)
+    tokenizer.save_pretrained(work)
+    shutil.rmtree(work / "trainer", ignore_errors=True)
+    for name, info in ((MANIFEST, manifest(base)), (MODEL_MANIFEST, model_manifest(base))):
+        if info:
+            (work / name).write_text(json.dumps({**info, "fine_tuned": fine_tuned}, indent=2))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -26,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from agora.sim.backends.base import Sampling, flatten_chat
-from agora.sim.backends.embedded import MODEL_MANIFEST, model_manifest
+from agora.sim.backends.embedded import model_manifest
 from agora.sim.backends.hf import checkpoint_identity
 from agora.sim.paths import atomic_dir
 from agora.sim.policy import Policy, Written, load_policy
@@ -34,9 +33,9 @@ from agora.sim.records import file_sha256
 from agora.sim.runner import load_audience
 from agora.sim.schema import Anchor, TaskSpec
 from agora.sim.store import atomic_parquet
-from agora.sim.tiny.control import MANIFEST, TinyConfig, manifest
+from agora.sim.tiny.control import TinyConfig, manifest
 from agora.training.config import TrainConfig
-from agora.training.finetune import lora_config
+from agora.training.finetune import lora_config, save_checkpoint
 from agora.training.rewards import AudienceReward, penalty_probes
 
 
@@ -125,13 +124,8 @@ def train_grpo(cfg: TrainConfig, base: Path, path: Path, run_id: str, say: Calla
                  "generated_tokens": int(rewards["tokens"].sum()), "invalid_completions": int((rewards["invalid"] != "").sum()),
                  **{f"mean_{t}": round(float(rewards[t].mean()), 4) for t in ("votes", "misalignment", "grounding", "reward")
                     if t in rewards}}
-        trainer.model.save_pretrained(work)
-        tokenizer.save_pretrained(work)
-        shutil.rmtree(work / "trainer", ignore_errors=True)
         lineage = {"method": "grpo", "training_run": run_id, "audience": audience.identity, "opponent": cfg.opponent}
-        for name, info in ((MANIFEST, manifest(base)), (MODEL_MANIFEST, model_manifest(base))):
-            if info:  # the base's provenance and prompt format travel with the tuned checkpoint
-                (work / name).write_text(json.dumps({**info, "fine_tuned": {**lineage, **stats}}, indent=2))
+        save_checkpoint(trainer, tokenizer, work, base, {**lineage, **stats})
     return {**stats, "checkpoint": str(path / "round-1" / "checkpoint")}
 
 
