@@ -16,6 +16,7 @@ from agora.bench.gpu import GpuBenchRecord
 from agora.experiments.audit import AuditRecord, audit
 from agora.experiments.drift import AceOfflineRecord, DriftRecord, RetrievalRecord
 from agora.experiments.inoculation import CodeRecord, CompareRecord, GcdRecord, RankRecord
+from agora.experiments.knowledge import FactQARecord, KnowledgeRecord
 from agora.experiments.study import StudyRecord
 from agora.experiments.sweep import SweepRecord
 from agora.probes.validate import ValidationRecord, build_probe, chosen_probes
@@ -53,6 +54,10 @@ EXAMPLES = [  # each with settings away from its defaults, so a field lost on th
     JudgingRecord(file="/x.jsonl", sha256="ab", audience="parametric", seed=3, invalid="judge", batch=2),
     CheckRecord(audience="parametric", orders="both", personas=3, anchors_per_task=1, reference="parametric"),
     GpuBenchRecord(shapes=["tiny"], quick=True, budget_seconds=30.0, seed=2, trainer="torch"),
+    FactQARecord(tasks=["sales"], writers=["template", "openai:m@http://x/v1"], seed=2, max_answer_words=4,
+                 min_anchor_words=10, llm_questions=3, scenarios="/s"),
+    KnowledgeRecord(dataset="261201-000000-abcd", policies=["smollm2", "hf:/m"], variants=["in_context"],
+                    split="train", tasks=["sales"], seed=1, max_new_tokens=16, n_boot=500),
 ]
 
 
