@@ -3,8 +3,11 @@
 Each trial starts a command in a fresh store, injects one fault, then runs what a user would run next (`--resume`
 for a contest run, the same command otherwise) and compares the store with an uninterrupted run of the same
 command. The faults:
-- `kill`: SIGKILL at a uniform random time within the command's measured uninterrupted duration (halved and
-  tried again when the command finishes first);
+- `kill`: SIGKILL of the `agora` process at a uniform random point of the uninterrupted command's CPU time, counted
+  from when it opened its store to the last tenth of its work. CPU time (of the process and its children, sweep
+  workers included) rather than wall time, so a busy or paused machine moves no kill past the command's end; a
+  kill that still comes too late is reported as missed. Any process of the command left alive after the kill is
+  counted (`left_running`) and then killed;
 - `disk`: a full disk, as a file-size limit (RLIMIT_FSIZE) drawn log-uniformly between 256 B and 64 KB;
 - `readonly`: the store on a read-only mount (a bind mount in a private mount namespace: `unshare -m`, as root).
 
@@ -15,10 +18,9 @@ run's. Rows lost are the uninterrupted run's rows that the store lacks at the en
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections import Counter, defaultdict
 import json
-import math
 import os
 import random
 import re
@@ -29,7 +31,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +44,7 @@ from agora.sim.store import INDEX
 
 # every table column that names where or when, not what: the same command twice differs there and nowhere else
 # and what it cost: a resumed run's calls are fewer where the call cache served the replay
-_VOLATILE = re.compile(r"run_id|path|checkpoint|second|time|_at$|^started|^finished|duration|pid|host|llm_|resumed")
+_VOLATILE = re.compile(r"run_id|_run$|path|checkpoint|second|time|_at$|^started|^finished|duration|pid|host|llm_|resumed")
 SMALL_CONTROL = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "intermediate_size": 128, "vocab_size": 800,
                  "corpus_size": 2400, "steps": 60, "batch_size": 16}
 FAULTS = ("kill", "disk", "readonly")
@@ -95,12 +99,12 @@ def _cases() -> dict[str, Case]:
         return ["probes", "validate", "--store", str(folder / "runs")]
 
     def audit(folder):
-        return ["audit", "--model", "smollm2", "--baseline", "smollm2", "--task", "sales", "--contests", "2",
-                "--seed", "0", "--store", str(folder / "runs")]
+        return ["audit", "--model", small_control(), "--baseline", small_control(), "--task", "sales", "--contests",
+                "2", "--invalid", "judge", "--seed", "0", "--store", str(folder / "runs")]
 
     def train(folder):
-        return ["train", "--policy", "smollm2", "--task", "sales", "--contests", "2", "--rounds", "1", "--epochs", "1",
-                "--seed", "0", "--store", str(folder / "runs")]
+        return ["train", "--policy", small_control(), "--task", "sales", "--contests", "2", "--rounds", "1",
+                "--epochs", "1", "--seed", "0", "--store", str(folder / "runs")]
 
     return {
         "run": Case("run", run, _resume, ("contest",)),
@@ -112,6 +116,17 @@ def _cases() -> dict[str, Case]:
 
 
 CASES = _cases()
+
+
+@functools.cache
+def small_control() -> str:
+    """The slot-grammar control at the tests' size (`SMALL_CONTROL`), as `hf:PATH`: `agora audit` and `agora train`
+    take no control settings, and at the default size one build takes longer than all the trials together."""
+    from agora.sim.scenario import Scenarios
+    from agora.sim.tiny.control import TinyConfig
+    from agora.training.controls import ensure_tiny
+
+    return f"hf:{ensure_tiny(Scenarios.load(), TinyConfig(**SMALL_CONTROL))}"
 
 
 def entries(store: Path) -> list[dict]:
@@ -175,13 +190,20 @@ def lost(reference: dict[tuple[str, str], Counter], got: dict[tuple[str, str], C
     return sum((rows - got.get(key, Counter())).total() for key, rows in reference.items())
 
 
-def agora(argv: list[str], env: dict, limit: Callable[[], None] | None = None, readonly: Path | None = None) -> subprocess.Popen:
-    """`agora ARGV` in a fresh interpreter; `readonly`: with that folder mounted read-only for it alone."""
+def agora(argv: list[str], env: dict, log: Path, limit: Callable[[], None] | None = None,
+          readonly: Path | None = None) -> subprocess.Popen:
+    """`agora ARGV` in a fresh interpreter, its output to `log`; `readonly`: with that folder mounted read-only for it
+    alone."""
     command = [sys.executable, "-m", "agora.cli.main", *argv]
     if readonly is not None:
         command = ["unshare", "-m", "sh", "-c", _READONLY, str(readonly), *command]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=limit)
+    with log.open("a") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit)
+
+
+def _finish(proc: subprocess.Popen, log: Path) -> str:
+    proc.wait()
+    return log.read_text(errors="replace")
 
 
 _READONLY = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
@@ -206,70 +228,136 @@ def _file_limit(size: int) -> Callable[[], None]:
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (Linux /proc: each thread's children)."""
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except OSError:  # gone meanwhile
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and every process below it, live or reaped: what the command has done so far, however
+    busy the machine (a stopped or starved process gains none)."""
+    total = 0
+    for p in (pid, *descendants(pid)):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, and those of its reaped children
+    return total / _TICK
+
+
+POLL = 0.02  # seconds between looks at a running command's CPU time
+
+
 @dataclass
 class Reference:
-    seconds: float
+    seconds: float  # wall time, for the record
+    cpu_opened: float  # CPU seconds when the command had made its store
+    cpu: float  # CPU seconds of the whole command
     results: dict[tuple[str, str], Counter]
 
 
 def _env(folder: Path) -> dict:
     """The user's environment and model cache, with a call cache of the folder's own: no trial is served calls that
-    another made, so each is killed at a point an uncached run passes."""
-    env = {**os.environ, "AGORA_CACHE": str(folder / "calls.sqlite")}
+    another made, so each is killed at a point an uncached run passes. One torch thread unless the user set
+    OMP_NUM_THREADS, as in the test suite's workers: trials share the machine, and on a busy one a second thread
+    mostly spins (a run of `run` here: 15.5 CPU s with one thread, 31.9 with two)."""
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "AGORA_CACHE": str(folder / "calls.sqlite")}
     env.pop("AGORA_STORE", None)
     return env
 
 
 def reference(case: Case, folder: Path) -> Reference:
+    """The command uninterrupted: what it stores, and its CPU time (when it opened its store, and in all)."""
     folder.mkdir(parents=True)
-    env = _env(folder)
+    env, log, index = _env(folder), folder / "output.log", folder / "runs" / INDEX
     start = time.perf_counter()
-    proc = agora(case.argv(folder), env)
-    out, _ = proc.communicate()
+    proc = agora(case.argv(folder), env, log)
+    opened = cpu = 0.0
+    while proc.poll() is None:
+        cpu = max(cpu, cpu_seconds(proc.pid))
+        if not opened and index.is_file():
+            opened = cpu
+        time.sleep(POLL)
+    seconds = time.perf_counter() - start
     found = results(folder / "runs", case.kinds)
     if proc.returncode != 0 or not found:  # with nothing to compare, every trial would pass
-        raise RuntimeError(f"{case.name}: the uninterrupted command failed or stored nothing:\n{out[-2000:]}")
-    return Reference(time.perf_counter() - start, found)
+        raise RuntimeError(f"{case.name}: the uninterrupted command failed or stored nothing:\n{log.read_text()[-2000:]}")
+    return Reference(seconds, opened, cpu, found)
 
 
-def trial(case: Case, fault: str, folder: Path, ref: Reference, rng: random.Random) -> dict:
-    """One fault against one command, then the command a user runs next; what it cost."""
+def kill_at(proc: subprocess.Popen, cpu: float) -> dict:
+    """SIGKILL `proc` (only it, as a supervisor or the OOM killer would) once it has used `cpu` CPU seconds; then
+    count its processes still alive 5 s on, and kill those."""
+    while proc.poll() is None and cpu_seconds(proc.pid) < cpu:
+        time.sleep(POLL)
+    below = descendants(proc.pid)
+    if proc.poll() is not None:
+        return {"struck": False, "left_running": 0}
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline, left = time.monotonic() + 5, below
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [p for p in left if alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    return {"struck": True, "left_running": len(left)}
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def trial(case: Case, fault: str, folder: Path, ref: Reference, draw: float) -> dict:
+    """One fault against one command, then the command a user runs next; what it cost. `draw` (uniform in [0, 1))
+    places the kill or sizes the disk."""
     folder.mkdir(parents=True)
-    env = _env(folder)
+    env, log = _env(folder), folder / "output.log"
     store = folder / "runs"
     row = {"command": case.name, "fault": fault}
     if fault == "kill":
-        at = rng.uniform(0.1, 0.9) * ref.seconds
-        for attempt in range(4):  # a command that beat the kill (a quieter machine than the reference's) is tried again
-            shutil.rmtree(store, ignore_errors=True)
-            Path(env["AGORA_CACHE"]).unlink(missing_ok=True)  # nor may an attempt serve the next one's calls
-            proc = agora(case.argv(folder), env)
-            try:
-                proc.wait(timeout=at)
-                row["injected"] = False
-                at /= 2
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                row["injected"] = True
-                break
-        row["at_s"], row["attempts"], row["clear"] = round(at, 2), attempt + 1, None
+        # from when it made its store to 90% of its work: the end is left out, as a trial's run can take a little
+        # less CPU than the reference's
+        row["kill_cpu_s"] = round(ref.cpu_opened + 0.9 * draw * (ref.cpu - ref.cpu_opened), 2)
+        start = time.perf_counter()
+        row |= kill_at(agora(case.argv(folder), env, log), row["kill_cpu_s"])
+        row["kill_wall_s"] = round(time.perf_counter() - start, 2)
+        row["injected"], row["clear"] = row["struck"], None
+        row["entries_at_kill"] = len(entries(store))
     else:
         if fault == "readonly":
             store.mkdir(parents=True)
-            proc = agora(case.argv(folder), env, readonly=store)
+            proc = agora(case.argv(folder), env, log, readonly=store)
         else:
-            row["limit_bytes"] = int(math.exp(rng.uniform(math.log(256), math.log(65_536))))  # parts are a few KB
-            proc = agora(case.argv(folder), env, _file_limit(row["limit_bytes"]))
-        out, _ = proc.communicate()
+            row["limit_bytes"] = int(256 * 256 ** draw)  # log-uniform in [256 B, 64 KB): parts are a few KB
+            proc = agora(case.argv(folder), env, log, _file_limit(row["limit_bytes"]))
+        out = _finish(proc, log)
         row["injected"] = proc.returncode != 0
         row["clear"] = _clear(out) if row["injected"] else None
         row["message"] = next((line for line in out.splitlines() if line.startswith("error:")), "")[:200]
     row["index_intact"] = intact(store)
     again = case.again(folder, entries(store))
     if again:
-        proc = agora(again, env)
-        out, _ = proc.communicate()
+        again_log = folder / "again.log"
+        proc = agora(again, env, again_log)
+        out = _finish(proc, again_log)
         row["again_ok"] = proc.returncode == 0
         if not row["again_ok"]:
             row["again_error"] = out.strip().splitlines()[-1][:200] if out.strip() else f"exit {proc.returncode}"
@@ -280,27 +368,35 @@ def trial(case: Case, fault: str, folder: Path, ref: Reference, rng: random.Rand
     row["rows"] = sum(rows.total() for rows in ref.results.values())
     row["rows_lost"] = lost(ref.results, got)
     row["index_intact"] = row["index_intact"] and intact(store)
-    row["passed"] = bool(row["index_intact"] and row["again_ok"] and row["equal"] and row["clear"] is not False)
+    row["passed"] = bool(row["index_intact"] and row["again_ok"] and row["equal"] and row["clear"] is not False
+                         and not row.get("left_running"))
     return row
 
 
 def run_faults(folder: Path, trials: int, seed: int, commands: list[str], faults: list[str],
-               report: Callable[[dict], None] = lambda row: None) -> list[dict]:
-    """`trials` trials spread over `commands` × `faults` (seeded), each in its own folder under `folder`."""
+               report: Callable[[dict], None] = lambda row: None, jobs: int = 1) -> list[dict]:
+    """`trials` trials spread over `commands` × `faults` (seeded), each in its own folder under `folder`, `jobs` at a
+    time. Kill points are CPU times and every draw is made up front, so neither the machine's load nor the order in
+    which trials finish changes a trial."""
     unknown = sorted(set(commands) - set(CASES)) + sorted(set(faults) - set(FAULTS))
     if unknown:
         raise ValueError(f"unknown command or fault {unknown[0]!r}; commands: {', '.join(CASES)}; faults: {', '.join(FAULTS)}")
     if "readonly" in faults and not can_mount_readonly(folder / "probe"):
         faults = [f for f in faults if f != "readonly"] or ["kill"]
     rng = random.Random(seed)
-    plan = [(commands[i % len(commands)], faults[(i // len(commands)) % len(faults)]) for i in range(trials)]
-    refs: dict[str, Reference] = {}
-    rows = []
-    for n, (command, fault) in enumerate(plan):
-        if command not in refs:
-            refs[command] = reference(CASES[command], folder / f"reference-{command}")
-        row = {"trial": n, **trial(CASES[command], fault, folder / f"trial-{n:03d}", refs[command], rng)}
-        rows.append(row)
-        report(row)
-        (folder / "faults.json").write_text(json.dumps(rows, indent=1))  # after every trial: a long run keeps its count
-    return rows
+    plan = [(n, commands[n % len(commands)], faults[(n // len(commands)) % len(faults)], rng.random()) for n in range(trials)]
+    used = list(dict.fromkeys(command for _, command, _, _ in plan))
+    with ThreadPoolExecutor(jobs) as pool:  # each trial waits on its own processes
+        refs = dict(zip(used, pool.map(lambda c: reference(CASES[c], folder / f"reference-{c}"), used)))
+        (folder / "references.json").write_text(json.dumps({c: {
+            "argv": CASES[c].argv(folder / f"reference-{c}"), "wall_s": round(r.seconds, 2),
+            "cpu_at_store_s": round(r.cpu_opened, 2), "cpu_s": round(r.cpu, 2),
+            "rows": sum(t.total() for t in r.results.values())} for c, r in refs.items()}, indent=1))
+        futures = [pool.submit(trial, CASES[c], f, folder / f"trial-{n:03d}", refs[c], draw) for n, c, f, draw in plan]
+        rows: dict[int, dict] = {}
+        for future in as_completed(futures):
+            n = futures.index(future)
+            rows[n] = {"trial": n, **future.result()}
+            report(rows[n])
+            (folder / "faults.json").write_text(json.dumps([rows[k] for k in sorted(rows)], indent=1))  # a long run keeps its count
+    return [rows[k] for k in sorted(rows)]

@@ -5,6 +5,8 @@ Model text is shown as one HTML block of escaped text (`verbatim`): inert (no ta
 act) and readable (markdown, LaTeX and emoji codes in it stay as typed, since markdown is not parsed inside an HTML
 block), cut to `LIMIT` characters with a note, and with the invisible characters that hide or reorder text shown as
 their code points. Tables shorten long cells the same way (`trimmed`); the run's own tables keep every text whole.
+Text from a file or a model inside Streamlit's own markdown (an alert, a caption, a heading: an error message, a
+name, a path) goes in as `literal` markdown or, for paths and ids, as `code`, which show it as written the same way.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ def guard(what: str):
         yield
     except Exception as err:  # noqa: BLE001 — the page must stay usable whatever one run holds
         log.exception("dashboard: %s", what)
-        st.warning(f"Could not show {what}: {type(err).__name__}: {err}. The run may be from an older version of "
-                   "Agora or still being written; its files are untouched.")
+        st.warning(f"Could not show {literal(what)}: {literal(f'{type(err).__name__}: {err}')}. The run may be from an "
+                   "older version of Agora or still being written; its files are untouched.")
 
 
 def nothing_yet(message: str) -> NoReturn:
@@ -42,7 +44,7 @@ def nothing_yet(message: str) -> NoReturn:
 
 
 def empty_store() -> NoReturn:
-    nothing_yet(f"No runs in `{store_root()}` yet. Make some with `agora run --task social --contests 20`, "
+    nothing_yet(f"No runs in {code(store_root())} yet. Make some with `agora run --task social --contests 20`, "
                 "or point the dashboard at another store with `agora dashboard --store PATH`.")
 
 
@@ -52,9 +54,31 @@ _HIDDEN = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069
 _LINE = re.compile(r"\r\n|\r|\n")  # every line ending markdown knows: a blank line would end the HTML block
 
 
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character, each escapable in markdown
+
+
+def visible(text: str) -> str:
+    """Hidden characters shown as ⟨U+202E⟩."""
+    return _HIDDEN.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+
+
 def escape(text: str) -> str:
-    """HTML-escaped, with hidden characters shown as ⟨U+202E⟩."""
-    return _HIDDEN.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", html.escape(text))
+    """HTML-escaped, with hidden characters shown."""
+    return visible(html.escape(text))
+
+
+def literal(text) -> str:
+    """Markdown that shows `text` as written, shortened, hidden characters shown: every ASCII punctuation character
+    backslash-escaped (CommonMark allows it for each), so no link, markup, HTML, LaTeX or colour code in it acts."""
+    return _PUNCTUATION.sub(r"\\\1", visible(shorten(str(text))))
+
+
+def code(text) -> str:
+    """Markdown that shows `text` (a path, an id) as inline code, as written: fenced by more backticks than it holds,
+    on one line, hidden characters shown."""
+    text = visible(shorten(str(text))).replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def shorten(text: str, limit: int = LIMIT) -> str:

@@ -4,7 +4,7 @@ evidence marked in the tuned one, and the audience thoughts that rewarded it."""
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard, nothing_yet, open_run_button, verbatim
+from agora.dashboard.ui import guard, literal, nothing_yet, open_run_button, verbatim
 
 st.title("Drift case studies")
 with guard("the drift cases"):
@@ -24,7 +24,7 @@ with guard("the drift cases"):
         anchor = anchors.get(case.anchor_id)
         title = anchor.title if anchor is not None else case.anchor_id
         with st.container(border=True):
-            st.markdown(f"**{case.task} · {case.category}** — {title} · severity {case.severity:.2f} · "
+            st.markdown(f"**{literal(case.task)} · {literal(case.category)}** — {literal(title)} · severity {case.severity:.2f} · "
                         f"tuned message won {case.tuned_votes} votes")
             left, right = st.columns(2)
             left.markdown("*base model*")

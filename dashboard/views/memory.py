@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import guard, nothing_yet, shortened, trimmed
+from agora.dashboard.ui import guard, literal, nothing_yet, shortened, trimmed
 
 ITEMS = ("bullets", "concepts", "files")  # the list each memory keeps, shown as a table
 
@@ -25,15 +25,15 @@ with guard("the capability states"):
         if not isinstance(caps, dict) or "role_log" in caps or any(k in caps for k in ITEMS):  # one state, not a table of them
             caps = {"": caps}
         for name, state in caps.items():
-            st.subheader(" · ".join(x for x in (competitor, name) if x))
+            st.subheader(literal(" · ".join(x for x in (competitor, name) if x)))
             if not isinstance(state, dict):
                 st.json(shortened(state), expanded=False)
                 continue
             facts = {k: state[k] for k in ("embedder", "roles") if state.get(k)}
             if facts:
-                st.caption(", ".join(f"{k}: {v}" for k, v in facts.items()))
+                st.caption(literal(", ".join(f"{k}: {v}" for k, v in facts.items())))
             if ran := (state.get("role_log") or {}).get("ran"):
-                st.caption("roles ran: " + ", ".join(f"{k} ×{v}" for k, v in sorted(ran.items())))
+                st.caption(literal("roles ran: " + ", ".join(f"{k} ×{v}" for k, v in sorted(ran.items()))))
             items = next((state[k] for k in ITEMS if isinstance(state.get(k), list) and state[k]), None)
             if items and isinstance(items[0], dict):
                 st.dataframe(trimmed(pd.DataFrame(items)), hide_index=True, width="stretch")

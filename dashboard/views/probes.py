@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import guard, nothing_yet, trimmed
+from agora.dashboard.ui import guard, literal, nothing_yet, trimmed
 
 st.title("Probe validation")
 with guard("the probe validation"):
@@ -32,7 +32,7 @@ with guard("the probe validation"):
     st.subheader("Confusion matrices")
     cols = st.columns(3)
     for i, (_, r) in enumerate(table.iterrows()):
-        cols[i % 3].markdown(f"**{r['probe']}** · {r['task']} · {r['category']}")
+        cols[i % 3].markdown(f"**{literal(r['probe'])}** · {literal(r['task'])} · {literal(r['category'])}")
         cols[i % 3].plotly_chart(charts.confusion(r), width="stretch", key=f"cm-{i}", config={"displayModeBar": False})
     st.subheader("Disagreements between probes")
     if preds.empty or preds["probe"].nunique() < 2:

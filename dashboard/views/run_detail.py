@@ -7,7 +7,7 @@ import streamlit as st
 import yaml
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import empty_store, guard, trimmed, verbatim
+from agora.dashboard.ui import code, empty_store, guard, literal, trimmed, verbatim
 
 st.title("Run detail")
 df = data.runs()
@@ -19,13 +19,14 @@ run_id = st.selectbox("run", ids, index=ids.index(wanted) if wanted in ids else 
 st.query_params["run"] = run_id
 row = df[df["run_id"] == run_id].iloc[0]
 path = Path(row["path"])
-st.markdown(f"**{row['kind']}** run · task `{row['task']}` · status **{row['status']}** · `{path}`")
+st.markdown(f"**{literal(row['kind'])}** run · task {code(row['task'])} · status **{literal(row['status'])}** · "
+            f"{code(path)}")
 with st.expander("config"):
     found, note = (None, "") if row["kind"] == "contest" else data.record(path)
     shown = found.model_dump(mode="json") if found is not None else data.config(path)
     st.code(yaml.safe_dump(shown, sort_keys=False) or "(no config.yaml)", language="yaml")
     if note:
-        st.caption(f"shown as saved, not as a record: {note}")
+        st.caption(f"shown as saved, not as a record: {literal(note)}")
 
 
 def other_kind() -> None:
@@ -34,7 +35,7 @@ def other_kind() -> None:
     if not tables:
         st.info("This run has no tables (yet).")
     for name in tables:
-        st.subheader(name)
+        st.subheader(literal(name))
         st.dataframe(trimmed(data.table(path, name)), hide_index=True, width="stretch")
     for md in path.glob("*.md"):
         st.markdown(md.read_text())
@@ -46,7 +47,7 @@ def contest_run() -> None:
         st.info("No contest of this run has finished yet.")
         return
     if row["status"] != "finished":
-        st.caption(f"showing the {len(contests)} contests finished so far ({row['status']})")
+        st.caption(f"showing the {len(contests)} contests finished so far ({literal(row['status'])})")
     numbers = sorted(contests["contest"].tolist())
     wanted = st.query_params.get("contest")
     start = int(wanted) if wanted and wanted.isdigit() and int(wanted) in numbers else numbers[0]
@@ -54,18 +55,18 @@ def contest_run() -> None:
     st.query_params["contest"] = str(contest)
     c = contests[contests["contest"] == contest].iloc[0]
     anchor = data.anchors().get(c["anchor_id"])
-    st.subheader(anchor.title if anchor is not None else c["anchor_id"])
+    st.subheader(literal(anchor.title if anchor is not None else c["anchor_id"]))
     if anchor is not None:
         with st.expander("anchor facts", expanded=False):
-            st.write(anchor.text)
+            st.markdown(verbatim(anchor.text), unsafe_allow_html=True)
     names = list(c["competitors"])
     votes = dict(zip(names, list(c["votes"])))
     cols = st.columns(len(names))
     for col, name in zip(cols, names):
         m = messages[(messages["contest"] == contest) & (messages["competitor"] == name)]
         won = " — winner" if c["winner"] == name else ""
-        col.markdown(f"**{name}**{won} · {votes.get(name, 0)} votes")
-        col.caption(m["policy"].iat[0] if len(m) else "")
+        col.markdown(f"**{literal(name)}**{won} · {votes.get(name, 0)} votes")
+        col.caption(literal(m["policy"].iat[0]) if len(m) else "")
         col.markdown(verbatim(m["text"].iat[0]) if len(m) else "(no message)", unsafe_allow_html=True)
     j = judgments[judgments["contest"] == contest][["persona_id", "choice", "thought", "parse_status"]]
     st.dataframe(trimmed(j), hide_index=True, width="stretch")

@@ -3,10 +3,10 @@
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import empty_store, guard
+from agora.dashboard.ui import code, empty_store, guard
 
 st.title("Runs")
-st.caption(f"store: `{data.store_root()}`")
+st.caption(f"store: {code(data.store_root())}")
 with guard("the run index"):
     df = data.runs()
     if df.empty:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import guard, nothing_yet
+from agora.dashboard.ui import guard, literal, nothing_yet
 
 
 def pct(v, lo, hi) -> str:
@@ -50,14 +50,14 @@ with guard("the audits"):
     pts = points(audits)
     reference = data.reference_study()
     for task in sorted(pts["task"].unique()):
-        st.subheader(task)
+        st.subheader(literal(task))
         ref = pd.DataFrame([{"category": c, "win": v["win"], "change": v[c]} for t, v in reference.get("tasks", {}).items()
                             if t == task for c in v if c != "win"])
         of_task = pts[pts["task"] == task]
         st.plotly_chart(charts.trade_off(of_task.dropna(subset=["change"]), ref), width="stretch", key=f"trade-{task}")
         if of_task["change"].isna().any():
-            st.caption("not plotted (base rate 0, so no relative change): "
-                       + ", ".join(f"{r.category} · {r.model} · {r.rate}" for r in of_task[of_task["change"].isna()].itertuples()))
+            st.caption("not plotted (base rate 0, so no relative change): " + literal(
+                ", ".join(f"{r.category} · {r.model} · {r.rate}" for r in of_task[of_task["change"].isna()].itertuples())))
     st.caption("Filled markers: rates as the probe observed them. Open markers: corrected for the probe's sensitivity "
                "and specificity on the real-output gold set (Rogan–Gladen); their CIs also carry that gold set's "
                "uncertainty. Where they differ, the probe's error is large enough to matter.")

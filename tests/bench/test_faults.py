@@ -11,7 +11,8 @@ from agora.bench.faults import CASES, SMALL_CONTROL, intact, lost, results, run_
 
 def test_a_killed_run_resumes_equal_to_an_uninterrupted_one(tmp_path):
     rows = run_faults(tmp_path / "faults", trials=1, seed=1, commands=["run"], faults=["kill"])
-    assert rows[0]["injected"] and rows[0]["passed"] and rows[0]["rows_lost"] == 0, rows[0]
+    assert rows[0]["struck"] and rows[0]["passed"] and rows[0]["rows_lost"] == 0, rows[0]
+    assert rows[0]["left_running"] == 0 and rows[0]["kill_cpu_s"] > 0
     assert rows[0]["rows"] > 20  # the uninterrupted run's rows, all found again
 
 

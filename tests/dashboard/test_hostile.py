@@ -5,6 +5,7 @@ Streamlit's AppTest, and in headless Chromium, where no script of theirs may run
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import re
@@ -13,8 +14,10 @@ import threading
 
 import pandas as pd
 import pytest
+import yaml
+from markdown_it import MarkdownIt
 
-from agora.dashboard.ui import LIMIT, escape, shorten, verbatim
+from agora.dashboard.ui import LIMIT, escape, shorten, verbatim, visible
 from agora.experiments.audit import AuditRecord, drift_cases
 from agora.probes.base import Item
 from agora.probes.fact import FactProbe
@@ -153,6 +156,51 @@ def test_every_page_renders_hostile_text_escaped(hostile, name):
     if name in ("probes", "memory"):
         tables += " ".join(str(j.value) for j in at.get("json"))
         assert all(shorten(t)[:LIMIT // 2] in tables for t in ALL.values()) and "more characters not shown" in tables
+
+
+# what a store path, a task name, a table's file name or a record's type can hold (no "/": a file name)
+NAME = ("[x](javascript:alert(1)) <img src=x onerror=alert(1)> **bold** $x^2$ :red[red] <javascript:alert(2)> "
+        "Pay\u200bPal \u202eexe.gnp `tick")
+
+
+@pytest.fixture(scope="module")
+def hostile_names(tmp_path_factory) -> dict:
+    """A store under a folder so named, with an entry of that task, a table of that name that is not Parquet (an
+    error naming it) and a record of that type (a note naming it); and an empty store beside it."""
+    folder = tmp_path_factory.mktemp("names") / NAME
+    store = RunStore(folder / "runs")
+    run_id, path = store.create_entry(AuditRecord(base="tiny", tuned="tiny", tasks=["sales"]), task=NAME)
+    (path / "config.yaml").write_text(yaml.safe_dump({"record": NAME}))
+    (path / f"{NAME}.parquet").write_bytes(b"not parquet")
+    store.update(run_id, status="finished")
+    RunStore(folder / "empty")
+    return {"root": store.root, "empty": folder / "empty", "run": run_id}
+
+
+def rendered(at) -> list[tuple[str, str]]:
+    """(kind, HTML) of every alert, caption, heading and markdown element holding the hostile name, rendered by a
+    CommonMark parser with HTML on: only what was escaped stays text."""
+    md = MarkdownIt("commonmark")
+    return [(kind, md.render(e.value)) for kind in ("markdown", "caption", "info", "warning", "error", "subheader")
+            for e in at.get(kind) if "javascript" in e.value]
+
+
+@pytest.mark.parametrize("where", ["runs", "empty store", "run_detail"])
+def test_errors_and_messages_naming_hostile_text_show_it_inert_and_as_written(hostile_names, where):
+    if where == "run_detail":
+        at = page(hostile_names["root"], "run_detail", run=hostile_names["run"])
+    else:
+        at = page(hostile_names["empty" if where == "empty store" else "root"], "runs")
+    shown = rendered(at)
+    kinds = {kind for kind, _ in shown}
+    assert kinds == {"run_detail": {"markdown", "caption", "subheader", "warning"}, "runs": {"caption"},
+                     "empty store": {"caption", "info"}}[where], shown
+    for kind, markup in shown:
+        assert not re.search(r"<(a|img|strong>bold|em)\b", markup), (kind, markup)  # no link, image, emphasis
+        text = html.unescape(re.sub(r"<[^>]+>", "", markup))
+        assert visible(NAME) in text and "⟨U+202E⟩" in text, (kind, text)  # as typed, hidden characters named
+    if where == "run_detail":
+        assert "Could not show" in at.warning[0].value and "ArrowInvalid" in at.warning[0].value
 
 
 selenium = pytest.importorskip("selenium", reason="selenium comes with the [dev] extra")

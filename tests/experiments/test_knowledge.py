@@ -1,8 +1,11 @@
 """The fact-question dataset in the store (template and LLM writers, rejection counts, splits kept) and the
 knowledge eval (both variants, accuracy with CIs, base -> tuned), through the real OpenAI backend against a stub."""
 
+import shutil
+
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from agora.cli.main import app
@@ -16,6 +19,19 @@ def _no_key(monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("AGORA_CACHE", str(tmp_path / "calls.sqlite"))  # each test its own call cache
+
+
+@pytest.fixture
+def few_anchors(tmp_path, scenarios):
+    """The shipped scenarios with two anchors of each split per task, so that few requests reach the stub."""
+    root = tmp_path / "scenarios"
+    shutil.copytree(scenarios.root, root)
+    for path in (root / "anchors").glob("*.yaml"):
+        data = yaml.safe_load(path.read_text())
+        path.write_text(yaml.safe_dump({key: [a for split in ("train", "test") for a in
+                                              [x for x in items if x["split"] == split][:2]]
+                                        for key, items in data.items()}))
+    return str(root)
 
 
 def test_the_dataset_keeps_splits_and_counts_each_check(store, scenarios):
@@ -34,19 +50,20 @@ def test_the_dataset_keeps_splits_and_counts_each_check(store, scenarios):
     assert election["rejected"] > 0  # the biographies do not name every party or occupation the fields hold
 
 
-def test_an_llm_writer_goes_through_the_same_checks(store, openai_stub):
+def test_an_llm_writer_goes_through_the_same_checks(store, openai_stub, few_anchors):
     reply = ("Q: What is the battery life of the Corvo Drift Wireless Earbuds? A: 8 hours\n"
              "Q: What is the charging case like? A: pocket-sized\n"
              "Q: Who designed them? A: a famous studio in Paris")
 
     with openai_stub.serve(lambda request: (200, openai_stub.completion(reply))) as url:
         writer = f"openai:writer@{url}"
-        _, questions, rejections = build_dataset(FactQARecord(tasks=["sales"], writers=["template", writer]), store)
+        _, questions, rejections = build_dataset(FactQARecord(tasks=["sales"], writers=["template", writer],
+                                                                scenarios=few_anchors), store)
     mine = questions[questions["source"] == writer]
     assert set(mine["answer"]) == {"pocket-sized"} and len(mine) == len(set(mine["anchor_id"]))
     counts = rejections[rejections["source"] == writer].set_index("step")["rejected"]
-    assert counts["format"] == 48 * 2  # five asked for, three written, on each of the 48 anchors
-    assert counts["duplicate"] >= 1 and counts["answerable"] >= 48  # the template asked the first; Paris is invented
+    assert counts["format"] == 4 * 2  # five asked for, three written, on each of the 4 anchors
+    assert counts["duplicate"] == 1 and counts["answerable"] >= 4  # the template asked the first; Paris is invented
     assert parse_pairs("Q: a? A: b\nQ: c?\nA: d") == [("a?", "b"), ("c?", "d")]
 
 
@@ -57,8 +74,8 @@ def test_replies_score_exact_or_stated_in_a_short_line():
     assert score(" ".join(["word"] * 30) + " 0.8 litres", "0.8 litres") == (False, False)  # a copy of the text
 
 
-def test_the_eval_reports_both_variants_and_base_to_tuned(store, openai_stub):
-    run_id, questions, _ = build_dataset(FactQARecord(tasks=["social"]), store)
+def test_the_eval_reports_both_variants_and_base_to_tuned(store, openai_stub, few_anchors):
+    run_id, questions, _ = build_dataset(FactQARecord(tasks=["social"], scenarios=few_anchors), store)
     test = questions[questions["split"] == "test"]
     answers = dict(zip(test["question"], test["answer"]))
 
