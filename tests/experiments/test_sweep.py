@@ -133,7 +133,7 @@ def test_training_cells_train_the_opponent_once_and_a_rerun_reuses_it(tmp_path, 
 @pytest.mark.parametrize("train, message", [
     ({"task": "election"}, r"cell 0 \(base\): train.task: set it on the cell, not under train"),
     ({"methd": "rft"}, r"train.methd: unknown training setting; known: .*method"),
-    ({"method": "dpo"}, r"--method: unknown method 'dpo'; use rft or tfb"),
+    ({"method": "dpo"}, r"--method: unknown method 'dpo'; use rft, tfb or grpo"),
 ])
 def test_a_bad_training_cell_is_refused_before_any_run(tmp_path, small_tiny, store, train, message):
     with pytest.raises(AgoraError, match=message):
