@@ -48,6 +48,14 @@ def check_lora_targets(base: Path, config: TrainConfig) -> None:
     lora_config(model, config)
 
 
+def schedule(config: TrainConfig, cuda: bool) -> dict:
+    """The trainer settings RFT and GRPO share: the study's cosine to a floor after a warm-up, bf16 on a GPU. TRL
+    checkpoints activations by default: memory an 8B model on a GPU needs, time a CPU run does not have."""
+    return {"learning_rate": config.learning_rate, "lr_scheduler_type": "cosine_with_min_lr",
+            "lr_scheduler_kwargs": {"min_lr_rate": config.min_lr_ratio}, "warmup_steps": config.warmup_ratio,
+            "bf16": cuda, "use_cpu": not cuda, "gradient_checkpointing": cuda}
+
+
 def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, lineage: dict) -> dict:
     """Train on `rows` (prompt, completion) from `base`; save to `out` atomically; return training stats."""
     import torch
@@ -67,14 +75,7 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
             num_train_epochs=config.epochs,
             per_device_train_batch_size=config.micro_batch,
             gradient_accumulation_steps=config.batch_size // config.micro_batch,
-            learning_rate=config.learning_rate,
-            lr_scheduler_type="cosine_with_min_lr",
-            lr_scheduler_kwargs={"min_lr_rate": config.min_lr_ratio},
-            warmup_steps=config.warmup_ratio,
-            bf16=cuda,
-            use_cpu=not cuda,
-            # TRL checkpoints activations by default: memory an 8B model on a GPU needs, time a CPU run does not have
-            gradient_checkpointing=cuda,
+            **schedule(config, cuda),
             seed=config.seed,
             save_strategy="no",
             report_to=[],

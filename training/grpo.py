@@ -35,7 +35,7 @@ from agora.sim.schema import Anchor, TaskSpec
 from agora.sim.store import atomic_parquet
 from agora.sim.tiny.control import TinyConfig, manifest
 from agora.training.config import TrainConfig
-from agora.training.finetune import lora_config, save_checkpoint
+from agora.training.finetune import lora_config, save_checkpoint, schedule
 from agora.training.rewards import AudienceReward, penalty_probes
 
 
@@ -97,13 +97,7 @@ def train_grpo(cfg: TrainConfig, base: Path, path: Path, run_id: str, say: Calla
             temperature=cfg.temperature,
             beta=cfg.kl_beta,
             reward_weights=reward.weights(),
-            learning_rate=cfg.learning_rate,
-            lr_scheduler_type="cosine_with_min_lr",
-            lr_scheduler_kwargs={"min_lr_rate": cfg.min_lr_ratio},
-            warmup_steps=cfg.warmup_ratio,
-            bf16=cuda,
-            use_cpu=not cuda,
-            gradient_checkpointing=cuda,  # as for SFT: memory a GPU run needs, time a CPU run does not have
+            **schedule(cfg, cuda),
             seed=cfg.seed,
             save_strategy="no",
             report_to=[],
