@@ -105,6 +105,17 @@ def verbatim(text, spans: list[dict] = ()) -> str:
     return f'<div style="white-space: pre-wrap">{marked(shorten(str(text)), list(spans))}</div>'
 
 
+def pick_contest(contests: pd.DataFrame, label: str) -> int:
+    """The contest to show: the page's `?contest=` when it names one of the run's, else the first; kept in the URL so
+    a shared link opens on it."""
+    numbers = sorted(contests["contest"].tolist())
+    wanted = st.query_params.get("contest")
+    start = int(wanted) if wanted and wanted.isdigit() and int(wanted) in numbers else numbers[0]
+    contest = st.select_slider(label, numbers, value=start) if len(numbers) > 1 else numbers[0]
+    st.query_params["contest"] = str(contest)
+    return contest
+
+
 def trimmed(table: pd.DataFrame) -> pd.DataFrame:
     """A table to show, its long texts shortened; columns without one are left as they are."""
     long = [c for c in table.columns if table[c].map(lambda v: isinstance(v, str) and len(v) > LIMIT).any()]

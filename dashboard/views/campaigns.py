@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from agora.dashboard import data
-from agora.dashboard.ui import code, guard, literal, nothing_yet, trimmed, verbatim
+from agora.dashboard.ui import code, guard, literal, nothing_yet, pick_contest, trimmed, verbatim
 from agora.sim.campaign import rounds_of
 
 st.title("Campaigns")
@@ -30,11 +30,7 @@ def campaign() -> None:
     if contests.empty:
         st.info("No campaign of this run has finished yet.")
         return
-    numbers = sorted(contests["contest"].tolist())
-    wanted = st.query_params.get("contest")
-    start = int(wanted) if wanted and wanted.isdigit() and int(wanted) in numbers else numbers[0]
-    contest = st.select_slider("campaign", numbers, value=start) if len(numbers) > 1 else numbers[0]
-    st.query_params["contest"] = str(contest)
+    contest = pick_contest(contests, "campaign")
     c = contests[contests["contest"] == contest].iloc[0]
     anchor = data.anchors().get(c["anchor_id"])
     st.subheader(literal(anchor.title if anchor is not None else c["anchor_id"]))

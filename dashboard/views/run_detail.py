@@ -7,7 +7,7 @@ import streamlit as st
 import yaml
 
 from agora.dashboard import charts, data
-from agora.dashboard.ui import code, empty_store, guard, literal, trimmed, verbatim
+from agora.dashboard.ui import code, empty_store, guard, literal, pick_contest, trimmed, verbatim
 
 st.title("Run detail")
 df = data.runs()
@@ -48,11 +48,7 @@ def contest_run() -> None:
         return
     if row["status"] != "finished":
         st.caption(f"showing the {len(contests)} contests finished so far ({literal(row['status'])})")
-    numbers = sorted(contests["contest"].tolist())
-    wanted = st.query_params.get("contest")
-    start = int(wanted) if wanted and wanted.isdigit() and int(wanted) in numbers else numbers[0]
-    contest = st.select_slider("contest", numbers, value=start) if len(numbers) > 1 else numbers[0]
-    st.query_params["contest"] = str(contest)
+    contest = pick_contest(contests, "contest")
     c = contests[contests["contest"] == contest].iloc[0]
     anchor = data.anchors().get(c["anchor_id"])
     st.subheader(literal(anchor.title if anchor is not None else c["anchor_id"]))
