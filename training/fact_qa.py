@@ -87,10 +87,11 @@ def states(text: str, answer: str) -> bool:
 
 
 def leaks(question: FactQuestion) -> bool:
-    """The answer, or one of its numbers, stands in the question or in the subject a prompt names beside it."""
-    asked = tokens(f"{question.question} {question.subject}")
+    """One of the answer's numbers, or most of its words, stand in the question or in the subject a prompt names
+    beside it: "Ravensholt Water" is guessed from the story "Ravensholt Residents Told to Boil Tap Water"."""
+    asked = set(tokens(f"{question.question} {question.subject}"))
     answer = tokens(question.answer)
-    return _contains(asked, answer) or bool({t for t in answer if _is_number(t)} & set(asked))
+    return any(_is_number(t) and t in asked for t in answer) or 2 * sum(t in asked for t in answer) > len(answer)
 
 
 # --- the template writer ----------------------------------------------------------------------------------

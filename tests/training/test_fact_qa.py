@@ -53,6 +53,9 @@ def test_a_name_shown_beside_the_question_is_leakage_too():
     q = FactQuestion("x", "Where did the events of this story happen?", "Millbrook",
                      subject="Millbrook River Bursts Its Banks")
     assert leaks(q) and not leaks(FactQuestion("x", q.question, "Millbrook", subject="Flood"))
+    # most of the answer's words given, though not in a row; half of them is not a leak
+    assert leaks(FactQuestion("x", "What is the built-in speakers?", "The built-in speakers are weak."))
+    assert not leaks(FactQuestion("x", "What is the piece count of the set?", "620 pieces"))
 
 
 def test_questions_for_every_task_are_answerable_without_leakage_and_cached(scenarios):
