@@ -8,8 +8,13 @@ command. The faults:
   workers included) rather than wall time, so a busy or paused machine moves no kill past the command's end; a
   kill that still comes too late is reported as missed. Any process of the command left alive after the kill is
   counted (`left_running`) and then killed;
-- `disk`: a full disk, as a file-size limit (RLIMIT_FSIZE) drawn log-uniformly between 256 B and 64 KB;
-- `readonly`: the store on a read-only mount (a bind mount in a private mount namespace: `unshare -m`, as root).
+- `disk`: the store's disk fills up: the store on a tmpfs (in a private mount namespace: `unshare -m`, as root) of a
+  size drawn uniformly between what the uninterrupted command's store took when it opened it and 95% of what it took
+  at the end, so the disk fills at a random point of the command's writes; then what the command left there is put
+  back on the real disk, as if room had been made, for the next command. Where mounts are not allowed, a file-size
+  limit (RLIMIT_FSIZE) drawn log-uniformly between 256 B and 64 KB, which faults the first file to pass it (mostly
+  the index, as it is the first to grow past a few KB);
+- `readonly`: the store on a read-only mount (a bind mount in a private mount namespace).
 
 A trial passes when the fault left the index intact (`PRAGMA integrity_check`), a disk or read-only fault was
 reported in one line (no traceback), and the next command finished with every entry equal to the uninterrupted
@@ -21,6 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -191,12 +197,10 @@ def lost(reference: dict[tuple[str, str], Counter], got: dict[tuple[str, str], C
 
 
 def agora(argv: list[str], env: dict, log: Path, limit: Callable[[], None] | None = None,
-          readonly: Path | None = None) -> subprocess.Popen:
-    """`agora ARGV` in a fresh interpreter, its output to `log`; `readonly`: with that folder mounted read-only for it
-    alone."""
-    command = [sys.executable, "-m", "agora.cli.main", *argv]
-    if readonly is not None:
-        command = ["unshare", "-m", "sh", "-c", _READONLY, str(readonly), *command]
+          mount: list[str] | None = None) -> subprocess.Popen:
+    """`agora ARGV` in a fresh interpreter, its output to `log`; `mount`: behind that prefix (`read_only`,
+    `on_full_disk`)."""
+    command = [*(mount or []), sys.executable, "-m", "agora.cli.main", *argv]
     with log.open("a") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit)
 
@@ -207,15 +211,41 @@ def _finish(proc: subprocess.Popen, log: Path) -> str:
 
 
 _READONLY = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+# after the command, what it left on the tmpfs goes to the real folder: copied out, unmounted (lazily: a process of
+# the command may still hold a file), moved in
+_FULL = ('mount -t tmpfs -o size="$1" tmpfs "$0" && shift && { "$@"; rc=$?; cp -a "$0/." "$0.disk" && umount -l "$0" '
+         '&& rmdir "$0" && mv "$0.disk" "$0"; exit $rc; }')
+PAGE = 4096  # what a tmpfs counts a file's size in
 
 
-def can_mount_readonly(folder: Path) -> bool:
-    """Whether this machine lets the harness mount a folder read-only (root, and mount namespaces allowed)."""
+def read_only(folder: Path) -> list[str]:
+    """The prefix that runs a command with `folder` mounted read-only for it alone."""
+    return ["unshare", "-m", "sh", "-c", _READONLY, str(folder)]
+
+
+def on_full_disk(folder: Path, size: int) -> list[str]:
+    """The prefix that runs a command with `folder` on a disk of `size` bytes (a tmpfs, for it alone); afterwards the
+    folder holds what the command wrote there."""
+    return ["unshare", "-m", "sh", "-c", _FULL, str(folder), str(size)]
+
+
+def disk_used(folder: Path) -> int:
+    """The bytes a tmpfs counts for the files under `folder` (whole pages)."""
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            total += -(-p.stat().st_size // PAGE) * PAGE if p.is_file() else 0
+        except OSError:  # renamed or removed meanwhile
+            continue
+    return total
+
+
+def can_mount(folder: Path) -> bool:
+    """Whether this machine lets the harness mount a folder read-only or a tmpfs (root, mount namespaces allowed)."""
     folder.mkdir(parents=True, exist_ok=True)
     if not shutil.which("unshare"):
         return False
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", _READONLY, str(folder), "touch", str(folder / "x")],
-                           capture_output=True, text=True)
+    probe = subprocess.run([*read_only(folder), "touch", str(folder / "x")], capture_output=True, text=True)
     return probe.returncode != 0 and "Read-only" in probe.stderr and not (folder / "x").exists()
 
 
@@ -266,6 +296,8 @@ class Reference:
     seconds: float  # wall time, for the record
     cpu_opened: float  # CPU seconds when the command had made its store
     cpu: float  # CPU seconds of the whole command
+    used_opened: int  # bytes its store took (`disk_used`) when it had made it
+    used: int  # and at the end
     results: dict[tuple[str, str], Counter]
 
 
@@ -280,22 +312,23 @@ def _env(folder: Path) -> dict:
 
 
 def reference(case: Case, folder: Path) -> Reference:
-    """The command uninterrupted: what it stores, and its CPU time (when it opened its store, and in all)."""
+    """The command uninterrupted: what it stores, its CPU time and the bytes its store takes (when it opened its
+    store, and in all)."""
     folder.mkdir(parents=True)
-    env, log, index = _env(folder), folder / "output.log", folder / "runs" / INDEX
+    env, log, store = _env(folder), folder / "output.log", folder / "runs"
     start = time.perf_counter()
     proc = agora(case.argv(folder), env, log)
-    opened = cpu = 0.0
+    opened, cpu = None, 0.0
     while proc.poll() is None:
         cpu = max(cpu, cpu_seconds(proc.pid))
-        if not opened and index.is_file():
-            opened = cpu
+        if opened is None and (store / INDEX).is_file():
+            opened = cpu, disk_used(store)
         time.sleep(POLL)
     seconds = time.perf_counter() - start
-    found = results(folder / "runs", case.kinds)
-    if proc.returncode != 0 or not found:  # with nothing to compare, every trial would pass
+    found = results(store, case.kinds)
+    if proc.returncode != 0 or not found or opened is None:  # with nothing to compare, every trial would pass
         raise RuntimeError(f"{case.name}: the uninterrupted command failed or stored nothing:\n{log.read_text()[-2000:]}")
-    return Reference(seconds, opened, cpu, found)
+    return Reference(seconds, opened[0], cpu, opened[1], disk_used(store), found)
 
 
 def kill_at(proc: subprocess.Popen, cpu: float) -> dict:
@@ -325,9 +358,9 @@ def alive(pid: int) -> bool:
         return False
 
 
-def trial(case: Case, fault: str, folder: Path, ref: Reference, draw: float) -> dict:
+def trial(case: Case, fault: str, folder: Path, ref: Reference, draw: float, mounts: bool = False) -> dict:
     """One fault against one command, then the command a user runs next; what it cost. `draw` (uniform in [0, 1))
-    places the kill or sizes the disk."""
+    places the kill or sizes the disk; `mounts`: whether the disk can be a tmpfs."""
     folder.mkdir(parents=True)
     env, log = _env(folder), folder / "output.log"
     store = folder / "runs"
@@ -344,7 +377,12 @@ def trial(case: Case, fault: str, folder: Path, ref: Reference, draw: float) -> 
     else:
         if fault == "readonly":
             store.mkdir(parents=True)
-            proc = agora(case.argv(folder), env, log, readonly=store)
+            proc = agora(case.argv(folder), env, log, mount=read_only(store))
+        elif mounts:
+            store.mkdir(parents=True)
+            size = ref.used_opened + draw * (0.95 * ref.used - ref.used_opened)
+            row["disk_bytes"] = max(1, math.ceil(size / PAGE)) * PAGE
+            proc = agora(case.argv(folder), env, log, mount=on_full_disk(store, row["disk_bytes"]))
         else:
             row["limit_bytes"] = int(256 * 256 ** draw)  # log-uniform in [256 B, 64 KB): parts are a few KB
             proc = agora(case.argv(folder), env, log, _file_limit(row["limit_bytes"]))
@@ -381,7 +419,8 @@ def run_faults(folder: Path, trials: int, seed: int, commands: list[str], faults
     unknown = sorted(set(commands) - set(CASES)) + sorted(set(faults) - set(FAULTS))
     if unknown:
         raise ValueError(f"unknown command or fault {unknown[0]!r}; commands: {', '.join(CASES)}; faults: {', '.join(FAULTS)}")
-    if "readonly" in faults and not can_mount_readonly(folder / "probe"):
+    mounts = can_mount(folder / "probe")
+    if "readonly" in faults and not mounts:
         faults = [f for f in faults if f != "readonly"] or ["kill"]
     rng = random.Random(seed)
     plan = [(n, commands[n % len(commands)], faults[(n // len(commands)) % len(faults)], rng.random()) for n in range(trials)]
@@ -390,9 +429,10 @@ def run_faults(folder: Path, trials: int, seed: int, commands: list[str], faults
         refs = dict(zip(used, pool.map(lambda c: reference(CASES[c], folder / f"reference-{c}"), used)))
         (folder / "references.json").write_text(json.dumps({c: {
             "argv": CASES[c].argv(folder / f"reference-{c}"), "wall_s": round(r.seconds, 2),
-            "cpu_at_store_s": round(r.cpu_opened, 2), "cpu_s": round(r.cpu, 2),
+            "cpu_at_store_s": round(r.cpu_opened, 2), "cpu_s": round(r.cpu, 2), "bytes_at_store": r.used_opened,
+            "bytes": r.used,
             "rows": sum(t.total() for t in r.results.values())} for c, r in refs.items()}, indent=1))
-        futures = [pool.submit(trial, CASES[c], f, folder / f"trial-{n:03d}", refs[c], draw) for n, c, f, draw in plan]
+        futures = [pool.submit(trial, CASES[c], f, folder / f"trial-{n:03d}", refs[c], draw, mounts) for n, c, f, draw in plan]
         rows: dict[int, dict] = {}
         for future in as_completed(futures):
             n = futures.index(future)

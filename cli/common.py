@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -24,6 +25,9 @@ ScenariosOpt = typer.Option(None, "--scenarios", help="scenarios folder (default
 
 # a full disk, a file-size limit, a quota, a read-only mount, no permission: the machine's state, not a bug
 _DISK_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# the same states as the libraries that raise no OSError word them (safetensors: "I/O error: No space left on device
+# (os error 28)")
+_FULL = tuple(os.strerror(e) for e in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS))
 
 
 def friendly(fn):
@@ -45,6 +49,13 @@ def friendly(fn):
             raise typer.Exit(3) from None
         except sqlite3.OperationalError as err:  # the index: "database or disk is full", "attempt to write a readonly database"
             console.print(f"[bold red]error:[/] the run index failed: {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(3) from None
+        except Exception as err:
+            said = " ".join(str(err).split())
+            if not any(state in said for state in _FULL):
+                raise
+            console.print(f"[bold red]error:[/] cannot write: {said[:300]}; what was finished is saved (a run resumes "
+                          "with `agora run --resume RUN_ID`)", highlight=False, soft_wrap=True)
             raise typer.Exit(3) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]; finished contests are saved — resume with `agora run --resume RUN_ID`")

@@ -55,7 +55,11 @@ INDEX = "runs.sqlite"  # the index of a store, in its root
 
 def atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
+    try:
+        df.to_parquet(tmp, index=False)
+    except OSError as err:  # Arrow's names no file; a half-written one is freed on a full disk
+        tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
     os.replace(tmp, path)
 
 

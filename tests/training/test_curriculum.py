@@ -19,8 +19,8 @@ def config(tiny_path, small_tiny, **kw):
 
 def test_each_horizon_trains_on_every_round_of_the_won_campaigns_then_lengthens(store, tiny_path, small_tiny,
                                                                                every_candidate_valid):
-    result = run_curriculum(config(tiny_path, small_tiny), store, [1, 2], threshold=0.0, max_rounds_per_h=3,
-                            eval_contests=2)
+    result = run_curriculum(config(tiny_path, small_tiny, contests=3), store, [1, 2], threshold=0.0, max_rounds_per_h=3,
+                            eval_contests=1)
     stages = pd.read_parquet(result.path / "stages.parquet")
     assert stages["horizon"].tolist() == [1, 2] and stages["met_threshold"].all()  # threshold 0: one step each
     index = store.list().set_index("run_id")
