@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from agora.cli.common import StoreOpt, console, friendly
+from agora.sim.lifetime import die_with_parent
 from agora.sim.paths import default_store
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -41,7 +42,8 @@ def dashboard_cmd(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
-    server = subprocess.Popen(cmd, env={**os.environ, "AGORA_STORE": str(root)}, preexec_fn=_dies_with_parent)
+    server = subprocess.Popen(cmd, env={**os.environ, "AGORA_STORE": str(root)},
+                              preexec_fn=functools.partial(die_with_parent, os.getpid()))  # no server outlives it
     try:
         raise typer.Exit(server.wait())
     except KeyboardInterrupt:
@@ -62,10 +64,3 @@ def streamlit_command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
 
-
-def _dies_with_parent() -> None:
-    """In the Streamlit child, before it starts: on Linux the kernel kills it when `agora dashboard` dies, however it
-    dies (kill -9 included), so no server outlives the command that owns it. SIGKILL, since a Streamlit server
-    with a session open can sit on SIGTERM; the dashboard only reads the store, so nothing is lost."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -13,7 +13,7 @@ import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from agora.sim.errors import AgoraError
-from agora.experiments.sweep import Report, run_cell
+from agora.experiments.sweep import Report, orphan_guard, run_cell
 
 Job = tuple[int, str, dict, dict]  # (cell, run id, config, stages)
 
@@ -67,7 +67,7 @@ class LocalEngine(Engine):
 
     def __init__(self, workers: int | None = None):
         self.slots = max(1, workers or os.cpu_count() or 1)
-        self.pool = ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"), initializer=orphan_guard)
 
     def submit(self, *args):
         return self.pool.submit(run_cell, *args)

@@ -19,15 +19,12 @@ capabilities and scenarios — is validated before the first run starts.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import itertools
 import json
 import multiprocessing
 import os
-import signal
 import socket
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -37,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
+from agora.sim.lifetime import die_with_parent
 from agora.sim.records import Record
 from agora.sim.scenario import one_line, plain, quoted, read_yaml
 from agora.sim.registry import Registry
@@ -165,24 +163,19 @@ def _label(overrides: dict) -> str:
                               for k, v in overrides.items()), 200) or "base"
 
 
-def die_with_parent() -> None:
-    """In a process that `multiprocessing` started (a local pool's worker), on Linux: have the kernel SIGKILL it when
-    its parent dies, however that dies (kill -9 included). An orphaned worker would go on writing its cell after the
-    sweep is gone, and the sweep run again would find that cell still running. SIGKILL loses nothing that the
-    store has committed, as for the parent. Ray's workers are Ray's to manage: left alone."""
+def orphan_guard() -> None:
+    """A local pool worker's initializer: the worker dies with the sweep however the sweep dies, even before it is
+    given a cell. An orphaned worker would go on writing its cell after the sweep is gone, and the sweep run again
+    would find that cell still running."""
     parent = multiprocessing.parent_process()
-    if parent is None or not sys.platform.startswith("linux"):
-        return
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent.pid:  # the parent died before that call
-        os.kill(os.getpid(), signal.SIGKILL)
+    if parent is not None:
+        die_with_parent(parent.pid)
 
 
 def run_cell(store_root: str, run_id: str, config: dict, max_calls: int | None = None, max_tokens: int | None = None,
              threads: int | None = None, stages: dict | None = None) -> dict:
     """Start, resume or skip one cell; the unit of work an engine executes (in a worker process or a Ray task).
     Returns the run's index row fields that the summary needs."""
-    die_with_parent()  # before any work: a worker whose sweep is already gone does none
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one bar per cell in the parent, not a loading bar per worker

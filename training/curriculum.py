@@ -39,7 +39,7 @@ from agora.sim.records import Record
 from agora.sim.runner import start_run
 from agora.sim.store import Run, RunStore, atomic_parquet
 from agora.training.config import TrainConfig
-from agora.training.data import completion_for, inoculate
+from agora.training.data import inoculate, winner_examples
 from agora.training.finetune import check_lora_targets, fine_tune
 from agora.training.trainer import AudienceTrainer, _save_dataset
 
@@ -94,27 +94,13 @@ def check_horizons(horizons: list[int], shown: str | None = None) -> None:
 
 
 def campaign_wins(messages: pd.DataFrame, contests: pd.DataFrame, run_id: str) -> tuple[list[dict], int, int]:
-    """(examples, ties, contests with an invalid message): every round's message of each decided campaign's winner,
-    with its round's prompt and provenance. Ties and campaigns with an invalid message (a forfeit teaches nothing of
-    persuasion) give none, as in RFT on single contests."""
-    rounds = messages if "round" in messages else messages.assign(round=1)
-    invalid = set(rounds.loc[rounds["invalid"] != "", "contest"])
-    rows, ties = [], 0
-    for c in contests.itertuples():
-        if c.contest in invalid:
-            continue
-        if not c.winner:
-            ties += 1
-            continue
-        names = list(c.competitors)
-        won = rounds[(rounds["contest"] == c.contest) & (rounds["competitor"] == c.winner)].sort_values("round")
-        for m in won.itertuples():
-            prompt, completion = completion_for(m.prompt, m.raw)
-            rows.append({"prompt": prompt, "completion": completion, "kind": "winner", "run_id": run_id,
-                         "contest": int(c.contest), "anchor_id": c.anchor_id, "round": int(m.round),
-                         "horizon": len(won), "votes_for": int(c.votes[names.index(c.winner)]),
-                         "votes_total": int(sum(c.votes))})
-    return rows, ties, len(invalid & set(contests["contest"]))
+    """(examples, ties, contests with an invalid message): every round's message of each decided campaign's winner
+    (`winner_examples`). Ties and campaigns with an invalid message (a forfeit teaches nothing of persuasion) give
+    none, as in RFT on single contests."""
+    rounds = messages if "round" in messages else messages.assign(round=1)  # h = 1 rows are round 1 of 1
+    rows, left_out = winner_examples(rounds, contests, run_id)
+    ties = sum(not c.winner and c.contest not in left_out for c in contests.itertuples())
+    return rows, ties, len(left_out)
 
 
 def generated_tokens(messages: pd.DataFrame, tokenizer) -> int:

@@ -50,27 +50,43 @@ def thought_prompt(prompt: str, shown_a: str, shown_b: str) -> object:
     return f"{prompt} A: {shown_a} B: {shown_b} Thought:"
 
 
+def winner_examples(messages: pd.DataFrame, contests: pd.DataFrame, run_id: str) -> tuple[list[dict], set]:
+    """(each decided contest's winning completion with its prompt and provenance, the contests left out for an
+    invalid message). A campaign (a `round` column) gives its winner's message of every round, each conditioned on its
+    round's prompt: the final vote is the only reward, and every message of the winning campaign shares it."""
+    invalid = set(messages.loc[messages["invalid"] != "", "contest"]) if "invalid" in messages else set()
+    rounds = "round" in messages
+    written = {key: rows.sort_values("round") if rounds else rows
+               for key, rows in messages.groupby(["contest", "competitor"], sort=False)}
+    winners = []
+    for c in contests.itertuples():
+        if c.contest in invalid or not c.winner:
+            continue
+        names, won = list(c.competitors), written[(c.contest, c.winner)]
+        for m in won.itertuples():
+            prompt, completion = completion_for(m.prompt, m.raw)
+            winners.append({
+                "prompt": prompt, "completion": completion, "kind": "winner", "run_id": run_id, "contest": int(c.contest),
+                "anchor_id": c.anchor_id, **({"round": int(m.round), "horizon": len(won)} if rounds else {}),
+                "votes_for": int(c.votes[names.index(c.winner)]), "votes_total": int(sum(c.votes)),
+            })
+    return winners, invalid & set(contests["contest"])
+
+
 def examples(messages: pd.DataFrame, judgments: pd.DataFrame, contests: pd.DataFrame, run_id: str) -> Examples:
     """Winner and thought examples of one run, each with its provenance (run, contest, anchor, votes)."""
     if contests.empty:
         raise AgoraError(f"run {run_id}: no finished contests to train on")
+    winners, left_out = winner_examples(messages, contests, run_id)
+    skipped = len(left_out)
+    decided = {w["contest"] for w in winners}
     msg = messages.set_index(["contest", "competitor"])
-    winners, thoughts = [], []
-    invalid = messages.groupby("contest")["invalid"].apply(lambda r: (r != "").any()) if "invalid" in messages else None
-    skipped = 0
+    thoughts = []
     for c in contests.itertuples():
-        if invalid is not None and invalid.get(c.contest, False):
-            skipped += 1
-            continue
-        if not c.winner:
+        if c.contest not in decided:
             continue
         names = list(c.competitors)
         row = msg.loc[(c.contest, c.winner)]
-        prompt, completion = completion_for(row.prompt, row.raw)
-        winners.append({
-            "prompt": prompt, "completion": completion, "kind": "winner", "run_id": run_id, "contest": int(c.contest),
-            "anchor_id": c.anchor_id, "votes_for": int(c.votes[names.index(c.winner)]), "votes_total": int(sum(c.votes)),
-        })
         for j in judgments[judgments["contest"] == c.contest].itertuples():
             if not j.thought.strip():
                 continue
