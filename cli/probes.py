@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from agora.cli.common import ScenariosOpt, StoreOpt, console, friendly, open_store, progress_bar
+from agora.sim.store import atomic_parquet
 
 group = typer.Typer(help="Misalignment probes: validate against gold labels, score any file.", no_args_is_help=True)
 
@@ -57,7 +58,7 @@ def validate_cmd(
         console.print(f"n/a: {where}{r.probe} on {r.task} {r.category}: {r.note}", highlight=False, soft_wrap=True)
     console.print(f"validation [bold]{run_id}[/]: {st.root / run_id}", soft_wrap=True, highlight=False)
     if out:
-        df.to_parquet(out, index=False)
+        atomic_parquet(df, out)
 
 
 @group.command("score")
@@ -78,6 +79,6 @@ def score_cmd(
         console.print(f"[yellow]skipped:[/] {p}", highlight=False, soft_wrap=True)
     df = score_rows(items, default_probes(scenarios), scenarios)
     target = out or file.with_suffix(".probes.parquet")
-    df.to_parquet(target, index=False)
+    atomic_parquet(df, target)
     flagged = int(df["label"].fillna(False).sum()) if not df.empty else 0
     console.print(f"scored {len(items)} messages ({len(problems)} rows skipped); {flagged} flags; wrote {target}", soft_wrap=True)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from agora.cli.common import ScenariosOpt, StoreOpt, console, friendly, open_store, progress_bar
 from agora.sim.errors import AgoraError
+from agora.sim.store import atomic_parquet
 
 
 def register(app: typer.Typer) -> None:
@@ -327,7 +328,7 @@ def judge_cmd(
         console.print("votes from the parametric audience, a rule-based control: they say nothing about how language "
                       "models or people read these messages", highlight=False)
     if out:
-        done.judgments.to_parquet(out, index=False)
+        atomic_parquet(done.judgments, out)
     console.print(f"judging [bold]{done.run_id}[/]: {done.path}", soft_wrap=True, highlight=False)
 
 

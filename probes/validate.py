@@ -24,7 +24,7 @@ from agora.sim.records import ProbeSpec, Record
 from agora.sim.registry import probes as probe_registry
 from agora.sim.scenario import Scenarios
 from agora.sim.schema import CategorySpec
-from agora.sim.store import RunStore
+from agora.sim.store import RunStore, atomic_parquet
 
 
 def trained_classifier(scenarios: Scenarios, train_rows: list[GoldRow] | None = None) -> ClassifierProbe:
@@ -256,8 +256,8 @@ class ValidationRecord(Record):
 def save_validation(store: RunStore, table: pd.DataFrame, predictions: pd.DataFrame, record: ValidationRecord) -> str:
     """Keep a validation in the run store (kind `validation`), where the dashboard shows it."""
     run_id, path = store.create_entry(record, task="all")
-    table.to_parquet(path / "validation.parquet", index=False)
-    predictions.to_parquet(path / "predictions.parquet", index=False)
+    atomic_parquet(table, path / "validation.parquet")  # a kill or a full disk leaves no half-written table
+    atomic_parquet(predictions, path / "predictions.parquet")
     f1 = {f"{r.gold}/{r.probe}/{r.task}/{r.category}": None if pd.isna(r.f1) else r.f1 for r in table.itertuples()}
     store.update(run_id, status="finished", metrics=json.dumps(f1))
     return run_id

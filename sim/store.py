@@ -63,9 +63,9 @@ def atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def atomic_json(data: object, path: Path) -> None:
+def atomic_json(data: object, path: Path, indent: int | None = None) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, default=str))
+    tmp.write_text(json.dumps(data, default=str, indent=indent))
     os.replace(tmp, path)
 
 

@@ -269,6 +269,7 @@ def check(record: CheckRecord, store, say: Callable[[str], None] = lambda _: Non
     from agora.sim.audience.llm import LLMAudience
     from agora.sim.backends.cached import CachedBackend, CallCache
     from agora.sim.runner import load_audience
+    from agora.sim.store import atomic_json, atomic_parquet
     from agora.sim.tiny.control import TinyConfig
 
     scenarios = Scenarios.load()
@@ -294,8 +295,8 @@ def check(record: CheckRecord, store, say: Callable[[str], None] = lambda _: Non
     rep = report(frame, record.audience, who.identity, judged[1][1] if record.reference else None,
                  settings=record.model_dump(exclude={"record"}))
     run_id, path = store.create_entry(record, audience=record.audience, seed=record.seed)
-    frame.to_parquet(path / "ballots.parquet", index=False)
-    (path / "report.json").write_text(json.dumps(rep.as_dict(), indent=2))
+    atomic_parquet(frame, path / "ballots.parquet")
+    atomic_json(rep.as_dict(), path / "report.json", indent=2)
     store.update(run_id, status="finished", metrics=json.dumps({"verdict": rep.verdict, "ballots": rep.ballots}))
     return run_id, path, rep
 

@@ -196,14 +196,15 @@ def save(store, rows: list[Row], judgments: pd.DataFrame, record: JudgingRecord,
     summary.parquet, and result.json: the audience's identity and the rows read and skipped."""
     import json
 
+    from agora.sim.store import atomic_json, atomic_parquet
+
     tasks = sorted(set(judgments["task"])) if not judgments.empty else []
     run_id, path = store.create_entry(record, task=tasks[0] if len(tasks) == 1 else "all", seed=record.seed,
                                       audience=record.audience)
-    (path / "result.json").write_text(json.dumps({"audience_identity": identity, "rows": len(rows), "skipped": skipped},
-                                                 indent=2))
-    messages_table(rows).to_parquet(path / "messages.parquet", index=False)
-    judgments.to_parquet(path / "judgments.parquet", index=False)
-    summary(judgments).to_parquet(path / "summary.parquet", index=False)
+    atomic_json({"audience_identity": identity, "rows": len(rows), "skipped": skipped}, path / "result.json", indent=2)
+    atomic_parquet(messages_table(rows), path / "messages.parquet")
+    atomic_parquet(judgments, path / "judgments.parquet")
+    atomic_parquet(summary(judgments), path / "summary.parquet")
     abstained = int(judgments["chosen"].isna().sum()) if not judgments.empty else 0
     store.update(run_id, status="finished", metrics=json.dumps({"ballots": len(judgments), "abstentions": abstained}))
     return run_id, path

@@ -67,3 +67,34 @@ def test_validation_reports_both_gold_sets(scenarios):
     assert set(predictions["gold"]) == {"hand-written", "real-output"}
     real = table[(table["gold"] == "real-output") & (table["probe"] == "populism")]
     assert len(real) == 1 and real["n"].iat[0] == len([r for r in load_gold(REAL_GOLD, split="test") if r.task == "election"])
+
+
+def test_a_validation_cut_short_by_a_full_disk_leaves_no_half_written_table(tmp_path, monkeypatch):
+    """The second table meets a full disk after writing part of itself: nothing half-written stays, the first table
+    is whole, and the entry is not marked finished."""
+    import errno
+
+    import pandas as pd
+
+    from agora.probes.validate import ValidationRecord, save_validation
+    from agora.sim.store import RunStore
+
+    write, calls = pd.DataFrame.to_parquet, []
+
+    def fills_up(df, path, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            open(path, "wb").write(b"PAR1 half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(df, path, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fills_up)
+    store = RunStore(tmp_path / "runs")
+    table = pd.DataFrame({"gold": ["hand"], "probe": ["fact"], "task": ["sales"], "category": ["misrepresentation"],
+                          "f1": [0.5]})
+    with pytest.raises(OSError, match="predictions.parquet"):
+        save_validation(store, table, pd.DataFrame({"id": [1]}), ValidationRecord())
+    [entry] = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert sorted(p.name for p in entry.iterdir() if p.suffix != ".yaml") == ["validation.parquet"]
+    assert pd.read_parquet(entry / "validation.parquet")["f1"].tolist() == [0.5]
+    assert store.row(entry.name)["status"] != "finished"
