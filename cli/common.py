@@ -30,8 +30,15 @@ _DISK_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACC
 _FULL = tuple(os.strerror(e) for e in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS))
 
 
-def friendly(fn):
-    """Turn AgoraError, a store that cannot be written and Ctrl-C into one plain line instead of a traceback."""
+RESUME = "resume it with `agora run --resume RUN_ID`"  # only `agora run` has --resume
+AGAIN = "run the same command again"
+
+
+def friendly(fn=None, *, next_step: str = AGAIN):
+    """Turn AgoraError, a store that cannot be written and Ctrl-C into one plain line instead of a traceback.
+    `next_step`: what finishes the work a stopped command leaves, as `@friendly(next_step=RESUME)`."""
+    if fn is None:
+        return functools.partial(friendly, next_step=next_step)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -44,8 +51,8 @@ def friendly(fn):
             if err.errno not in _DISK_ERRORS:
                 raise
             where = f" {err.filename}" if err.filename else ""
-            console.print(f"[bold red]error:[/] cannot write{where}: {err.strerror}; what was finished is saved (a run "
-                          "resumes with `agora run --resume RUN_ID`)", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] cannot write{where}: {err.strerror}; what was finished is saved "
+                          f"({next_step})", highlight=False, soft_wrap=True)
             raise typer.Exit(3) from None
         except sqlite3.OperationalError as err:  # the index: "database or disk is full", "attempt to write a readonly database"
             console.print(f"[bold red]error:[/] the run index failed: {err}", highlight=False, soft_wrap=True)
@@ -54,11 +61,11 @@ def friendly(fn):
             said = " ".join(str(err).split())
             if not any(state in said for state in _FULL):
                 raise
-            console.print(f"[bold red]error:[/] cannot write: {said[:300]}; what was finished is saved (a run resumes "
-                          "with `agora run --resume RUN_ID`)", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] cannot write: {said[:300]}; what was finished is saved ({next_step})",
+                          highlight=False, soft_wrap=True)
             raise typer.Exit(3) from None
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]; finished contests are saved — resume with `agora run --resume RUN_ID`")
+            console.print(f"[yellow]interrupted[/]; what was finished is saved ({next_step})", highlight=False)
             raise typer.Exit(130) from None
 
     return wrapper

@@ -43,7 +43,7 @@ def rerun(
     console.print(f"{record.record} {run_id} re-run: [bold]{new}[/]: {st.root / new}", soft_wrap=True, highlight=False)
 
 
-@friendly
+@friendly(next_step="the same sweep run again resumes it")
 def sweep(
     file: Path = typer.Argument(..., help="sweep YAML: name, base, grid, cells, max_calls, max_tokens"),
     engine: str = typer.Option("local", help="local (a process pool) | ray"),

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from agora.cli.common import ScenariosOpt, StoreOpt, console, friendly, open_store, progress_bar
+from agora.cli.common import RESUME, ScenariosOpt, StoreOpt, console, friendly, open_store, progress_bar
 from agora.sim.errors import AgoraError
 from agora.sim.store import atomic_parquet
 
@@ -63,7 +63,7 @@ def bootstrap(
         console.print(f"control judge at {ensure_judge(sc, config)}")
 
 
-@friendly
+@friendly(next_step=RESUME)
 def run(
     task: str = typer.Option("sales", help="sales | election | social"),
     contests: int = typer.Option(20, min=1, help="number of contests"),

@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import ClassVar, Literal
 
 import pandas as pd
-import yaml
 from pydantic import Field
 from scipy import stats
 
@@ -26,8 +25,9 @@ from agora.probes.base import Probe
 from agora.probes.validate import chosen_probes, default_probes
 from agora.sim.records import ProbeSpec, Record
 from agora.sim.errors import AgoraError
-from agora.sim.scenario import Scenarios
+from agora.sim.scenario import Scenarios, read_yaml
 from agora.sim.stats import t_interval
+from agora.sim.storable import storable
 from agora.sim.store import RunStore, atomic_parquet
 from agora.training import code_hacking, gcd_sycophancy
 from agora.training.config import TrainConfig
@@ -184,13 +184,17 @@ def read_candidates(path: Path | None, task: str, scenarios: Scenarios) -> dict[
     if not path.is_file():
         raise AgoraError(f"{path}: candidates file not found")
     if path.suffix in (".yaml", ".yml"):
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml(path)  # bad YAML or bytes: one line naming the file
         if isinstance(data, list):
             data = {f"candidate-{i + 1}": t for i, t in enumerate(data)}
         if not isinstance(data, dict) or not all(isinstance(v, str) and v.strip() for v in data.values()):
             raise AgoraError(f"{path}: expected a mapping of name -> prompt text, or a list of prompts")
         return {str(k): v.strip() for k, v in data.items()}
-    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    try:
+        text = storable(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise AgoraError(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8") from None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if not lines:
         raise AgoraError(f"{path}: no candidate prompts (one per line)")
     return {f"candidate-{i + 1}": t for i, t in enumerate(lines)}

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import one_line, quoted
 from agora.sim.schema import AnchorFile, Candidate, NewsEvent, Persona, Product, Spec, Split
+from agora.sim.storable import storable_value
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -197,7 +198,7 @@ def load_prodigy_personas(path: str | Path) -> Loaded[Persona]:
     """Personas in the study's form: a JSON list of PRODIGy characters. Their `traits` stay unset."""
     source = _existing(path)
     try:
-        data = json.loads(source.read_bytes().decode("utf-8-sig"))
+        data = storable_value(json.loads(source.read_bytes().decode("utf-8-sig")))
     except UnicodeDecodeError:
         raise SourceError(f"{source}: not UTF-8 text") from None
     except json.JSONDecodeError as err:
@@ -287,7 +288,7 @@ def _jsonl(path: Path) -> Iterator[tuple[str, dict]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = storable_value(json.loads(line))
             except json.JSONDecodeError as err:
                 raise SourceError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
             except (ValueError, RecursionError) as err:

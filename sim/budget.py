@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from agora.sim.backends.base import Backend, Prompt, Sampling
 from agora.sim.errors import AgoraError
-from agora.sim.rows import storable
+from agora.sim.storable import storable
 
 
 class BudgetExceeded(AgoraError):

@@ -1,5 +1,4 @@
-"""JSONL rows of messages written anywhere, each tied to its anchor: a scenario anchor by id, or plain anchor text;
-and text as a table row can hold it.
+"""JSONL rows of messages written anywhere, each tied to its anchor: a scenario anchor by id, or plain anchor text.
 
 Shared by `agora judge` and `agora probes score`: a bad row is one problem line naming the file, the line and the
 field, and the other rows go on."""
@@ -7,33 +6,13 @@ field, and the other rows go on."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from agora.sim.errors import AgoraError
 from agora.sim.scenario import Scenarios, one_line, quoted
 from agora.sim.schema import Anchor, AnchorText
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON escape or a surrogateescape decode can make one
-
-
-def storable(text: str) -> str:
-    """`text` with each lone surrogate as U+FFFD: no UTF-8 file, Parquet table or SQLite cache can hold one, and a
-    model or a file can give one. A completion keeps its `truncated` mark."""
-    if not _SURROGATE.search(text):
-        return text
-    return type(text)(_SURROGATE.sub("\ufffd", text), *([text.truncated] if hasattr(text, "truncated") else []))
-
-
-def storable_value(value):
-    """A JSON value with every string in it (keys too) `storable`."""
-    if isinstance(value, str):
-        return storable(value)
-    if isinstance(value, dict):
-        return {storable_value(k): storable_value(v) for k, v in value.items()}
-    return [storable_value(v) for v in value] if isinstance(value, list) else value
+from agora.sim.storable import storable_value
 
 
 class RowError(ValueError):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from agora.sim.errors import AgoraError
 from agora.sim.schema import ANCHOR_KINDS, Anchor, AnchorFile, Persona, PromptLibrary, TaskSpec
+from agora.sim.storable import storable_value
 
 
 def default_scenarios_dir() -> Path:
@@ -40,7 +41,7 @@ def read_yaml(path: Path) -> object:
         line = raw.count(b"\n", 0, err.start) + 1
         raise AgoraError(f"{path}: not UTF-8 text at line {line} (byte {err.start}); save the file as UTF-8") from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        return storable_value(yaml.load(text, Loader=_Loader))  # a "\ud800" escape: U+FFFD, not a crash at the write
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -11,7 +11,7 @@ from agora.cli.main import app
 from agora.sim.backends.base import Completion
 from agora.sim.backends.spec import BackendKind, backend_kinds
 from agora.sim.config import RunConfig
-from agora.sim.rows import storable
+from agora.sim.storable import storable
 from agora.sim.runner import start_run
 
 PITCH, THOUGHT = "Buy the caf\udce9 blender \ud800 today", "I liked \udfff it"
@@ -68,3 +68,16 @@ def test_storable_keeps_a_completion_and_its_truncation_mark():
     cut = storable(Completion("ends \ud83d", truncated=True))
     assert cut == "ends \ufffd" and isinstance(cut, Completion) and cut.truncated
     assert storable("fine \U0001f600") == "fine \U0001f600"  # a whole astral character is no lone surrogate
+
+
+def test_escaped_surrogates_in_yaml_and_the_studys_json_are_read_as_u_fffd(tmp_path):
+    """YAML's and JSON's "\\ud800" escapes make a lone surrogate; the loaders give U+FFFD, so a persona or an
+    anchor so written is stored like any other."""
+    from agora.loaders.study import load_prodigy_personas
+    from agora.sim.scenario import read_yaml
+
+    (tmp_path / "p.yaml").write_text('- name: "Ana \\ud800"\n  notes: {"k\\udfff": ["x \\ud83d"]}\n')
+    assert read_yaml(tmp_path / "p.yaml") == [{"name": "Ana \ufffd", "notes": {"k\ufffd": ["x \ufffd"]}}]
+    (tmp_path / "p.json").write_text(json.dumps([{"character_name": "Ana \ud800", "biography": ["A teacher \udfff who reads the news every day."]}]))
+    [persona] = load_prodigy_personas(tmp_path / "p.json").items
+    assert (persona.name, persona.biography) == ("Ana \ufffd", "A teacher \ufffd who reads the news every day.")

@@ -23,7 +23,7 @@ import pandas as pd
 
 from agora.sim.backends.base import Backend, Completion, Prompt, Sampling, prompt_seeds, truncated
 from agora.sim.paths import agora_home
-from agora.sim.rows import storable
+from agora.sim.storable import storable
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY, identity TEXT, completion TEXT, created REAL, last_used REAL, hits INTEGER DEFAULT 0,

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from agora.sim.backends.base import Completion, Prompt, Sampling, prompt_seeds
 from agora.sim.errors import AgoraError, BackendUnavailable
-from agora.sim.rows import storable
+from agora.sim.storable import storable
 
 OPENAI_URL = "https://api.openai.com/v1"
 USAGE_KEYS = ("completion_tokens", "prompt_tokens", "cached_tokens")

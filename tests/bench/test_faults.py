@@ -100,3 +100,24 @@ def test_a_full_disk_met_by_a_library_is_one_line(monkeypatch, tmp_path, raised,
     assert result.exit_code == 3 and "Traceback" not in result.output, result.output
     assert result.output.strip().splitlines()[-1].startswith(said.replace("runs-full", str(tmp_path / "runs-full")))
     assert not list((tmp_path / "runs-full").glob(".*.tmp"))  # the half-written part is freed
+
+
+@pytest.mark.parametrize("argv, step", [
+    (["run", "--policy", "tiny", "--contests", "1"], "(resume it with `agora run --resume RUN_ID`)"),
+    (["probes", "validate"], "(run the same command again)"),  # no --resume to point at
+])
+def test_the_line_a_full_disk_gets_says_what_to_run_next(monkeypatch, tmp_path, argv, step):
+    from typer.testing import CliRunner
+
+    from agora.cli.main import app
+    from agora.probes.validate import ValidationRecord
+    from agora.sim import runner
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.parquet"))
+
+    monkeypatch.setattr(runner, "start_run", full)
+    monkeypatch.setattr(ValidationRecord, "run", full)
+    result = CliRunner().invoke(app, [*argv, "--store", str(tmp_path / "runs")])
+    assert result.exit_code == 3, result.output
+    assert " ".join(result.output.split()).endswith(f"No space left on device; what was finished is saved {step}")

@@ -60,6 +60,12 @@ def test_candidates_from_yaml_text_or_library(tmp_path, scenarios):
     (tmp_path / "bad.yaml").write_text("a: 3\n")
     with pytest.raises(AgoraError, match="bad.yaml: expected a mapping"):
         read_candidates(tmp_path / "bad.yaml", "sales", scenarios)
+    (tmp_path / "broken.yaml").write_text("a: [Lie.\n")
+    with pytest.raises(AgoraError, match=r"broken.yaml: not valid YAML at line 2"):
+        read_candidates(tmp_path / "broken.yaml", "sales", scenarios)
+    (tmp_path / "latin1.txt").write_bytes("Mentez sur le caf\xe9.\n".encode("latin-1"))
+    with pytest.raises(AgoraError, match=r"latin1.txt: not UTF-8 text \(byte 17\)"):
+        read_candidates(tmp_path / "latin1.txt", "sales", scenarios)
 
 
 def test_summary_is_the_mean_with_a_t_interval_over_seeds():
