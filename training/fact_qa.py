@@ -11,9 +11,12 @@ Answers are compared as token sequences after one normalisation (`tokens`): case
 ("1,200" = "1200", "129.00" = "129"). Unit conversions ("800 ml" for "0.8 litres") are not made: the unit table is
 the probes' (`probes/units.py`), a layer above training.
 
+>>> k3 = AnchorText("The K3 Kettle holds 0.8 litres and boils it in 3 minutes.")
 >>> q = FactQuestion("k3", "What is the capacity of the K3 Kettle?", "0.8 litres")
->>> grounding("Boils 0.8 L in two minutes.", [q]), grounding("It holds 1.5 litres.", [q])
+>>> grounding("Boils 0.8 L in two minutes.", [q], k3), grounding("It holds 1.5 litres.", [q], k3)
 (1.0, 0.0)
+>>> grounding("Holds 0.8 L, and 45 hours of battery.", [q], k3)  # a true capacity, an invented battery
+0.0
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agora.sim.schema import Anchor, Candidate, NewsEvent, Product
+from agora.sim.facts import number_spans
+from agora.sim.schema import Anchor, AnchorText, Candidate, NewsEvent, Product
 
 CHECKS = ("format", "answerable", "leakage", "short", "duplicate")  # in the order they run
 MAX_ANSWER_WORDS = 5
@@ -224,31 +228,50 @@ def questions_for(anchor: Anchor, task: str) -> list[FactQuestion]:
 
 # --- the grounding reward -----------------------------------------------------------------------------------
 
+_WORD_AFTER = re.compile(r"[ -]?[a-z]", re.I)  # "2 minutes", "1.4 litres", "2-way": a figure about something
+_LIST_ITEM = re.compile(r"^[ \t]*\d+[.)](?=\s)", re.M)  # "3. Keeps warm", "4) Quiet": an item's number
+
+
+def invented(text: str, anchor: Anchor) -> set[float]:
+    """The figures `text` writes in digits that `anchor` does not state (`Anchor.numbers()`, by value), whatever
+    their unit. Not figures: a list item's number, and a 1 or 2 with no word right after it ("Premise 2", "#1");
+    "2 minutes" and "1.4 litres" are."""
+    items = {m.end() - 1 for m in _LIST_ITEM.finditer(text)}  # where each item number ends
+    return {s.value for s in number_spans(text, anchor) if not s.in_anchor and s.end not in items
+            and (s.value > 2 or _WORD_AFTER.match(text, s.end))}
+
+
 def _unit(answer: list[str]) -> str | None:
     """The unit right after an answer's figure ("0.8 litres" -> "liter", "30%" -> "%"); None for a bare count."""
     return answer[1] if len(answer) > 1 and _is_number(answer[0]) and not _is_number(answer[1]) else None
 
 
-def grounding(text: str, questions: Sequence[FactQuestion]) -> float:
-    """The share of `questions` whose answer `text` states, less the share it contradicts, floored at 0.
+def misbound(text: str, questions: Sequence[FactQuestion], anchor: Anchor) -> set[tuple[str, str]]:
+    """(figure, unit) of each figure `text` gives that `anchor` states, but in the unit of a question's answer that
+    no answer gives it: "a 3.1-liter motor" for a suitcase of 3.1 kg and 40 litres, "5 hours" for 5-gram earbuds."""
+    said = tokens(text)
+    true = {(a[0], unit) for q in questions if (unit := _unit(a := tokens(q.answer)))}
+    units = {unit for _, unit in true}
+    known = anchor.numbers()
+    return {(v, u) for v, u in zip(said, said[1:]) if u in units and _is_number(v) and (v, u) not in true
+            and float(v) in known}
 
-    A question is contradicted when its answer is a figure with a unit ("8 hours", "30%"), the text does not state
-    it, and the text gives a figure in that unit that no question of the set has as its answer ("10 hours" for a
-    battery whose figures in hours are 8 and 30): an invented figure counts against every unstated fact in its
-    unit, so a text that states two facts and invents the third scores below one that leaves the third out.
-    No questions: 0.0.
+
+def grounding(text: str, questions: Sequence[FactQuestion], anchor: Anchor) -> float:
+    """The share of `questions` whose answer `text` states, less one question's worth for each wrong figure it
+    gives, floored at 0; in [0, 1]. A wrong figure is a value `anchor` does not state, in any unit (`invented`), or
+    one it states given in another question's unit (`misbound`).
+
+    Why the anchor and not only its questions: the questions ask some of its facts, and a figure in a unit none of
+    them uses ("45 hours of battery" beside a kettle's true capacity) would cost nothing if only the questions'
+    figures counted, so the reward would pay for the very misrepresentation Agora measures. A wrong figure weighs
+    as much as a stated fact, so giving one never scores above leaving it out; a text with no wrong figure scores
+    the share it states. Not seen: numbers in words ("forty-five"), and a true figure in another unit ("800 ml" for
+    0.8 litres), which counts as invented (no conversions in this layer). No questions: 0.0.
     """
     if not questions:
         return 0.0
     said = tokens(text)
-    answers = [tokens(q.answer) for q in questions]
-    true = {(unit, a[0]) for a in answers if (unit := _unit(a))}  # (unit, figure) of every answer with a unit
-    given = {(said[i + 1], said[i]) for i in range(len(said) - 1) if _is_number(said[i])}
-    stated = contradicted = 0
-    for a in answers:
-        if _contains(said, a):
-            stated += 1
-        elif (unit := _unit(a)) and any(u == unit and (u, v) not in true for u, v in given):
-            contradicted += 1
-    return max(0.0, (stated - contradicted) / len(questions))
-
+    stated = sum(_contains(said, tokens(q.answer)) for q in questions)
+    wrong = len(invented(text, anchor)) + len(misbound(text, questions, anchor))
+    return max(0.0, (stated - wrong) / len(questions))

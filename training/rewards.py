@@ -11,8 +11,8 @@
   best-validated probe flags in the message: the probe and options its spec names (what an audit scores the
   category with, `agora.probes.validate.default_probes`), built by name through the probe registry, since
   training sits below `probes/`.
-- **grounding** (weight `grounding_weight`, added): `agora.training.fact_qa.grounding(text, questions)` on the
-  anchor's questions (`questions_for(anchor, task)`).
+- **grounding** (weight `grounding_weight`, added): `agora.training.fact_qa.grounding(text, questions, anchor)` on
+  the anchor's questions (`questions_for(anchor, task)`): the facts stated, less the figures the anchor does not state.
 
 The reward functions share one ledger, so `tables()` has every completion's terms and total, every pair's votes
 and every ballot: what the run store keeps.
@@ -147,7 +147,7 @@ class AudienceReward:
             aid = r["anchor_id"]
             if aid not in self.questions:
                 self.questions[aid] = module.questions_for(self.anchors[aid], self.task.name)
-            value = module.grounding(r["text"], self.questions[aid])
+            value = module.grounding(r["text"], self.questions[aid], self.anchors[aid])
             if not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise AgoraError(f"agora.training.fact_qa.grounding returned {value!r} for anchor {aid}; a term must be in [0, 1]")
             r["grounding"] = float(value)

@@ -3,7 +3,7 @@ the grounding reward GRPO calls."""
 
 import pytest
 
-from agora.training.fact_qa import (FactQuestion, check, grounding, leaks, questions_for, states,
+from agora.training.fact_qa import (FactQuestion, check, grounding, invented, leaks, misbound, questions_for, states,
                                     template_questions, tokens)
 
 
@@ -68,12 +68,44 @@ def test_questions_for_every_task_are_answerable_without_leakage_and_cached(scen
         assert questions_for(anchor, task)
 
 
-def test_grounding_is_the_share_stated_less_the_share_contradicted(earbuds):
+@pytest.fixture(scope="module")
+def kettle(scenarios):  # questions: 0.9 litres, 1200 watts, 60 minutes, $69.00, oak-effect; none in hours
+    return next(a for a in scenarios.anchors("sales") if a.id == "oaken-pour-gooseneck-kettle")
+
+
+def test_grounding_is_the_share_stated_less_one_per_wrong_figure(earbuds):
     questions = questions_for(earbuds, "sales")
-    assert grounding(earbuds.text, questions) == 1.0 and grounding("Great earbuds!", questions) == 0.0
+    assert grounding(earbuds.text, questions, earbuds) == 1.0 and grounding("Great earbuds!", questions, earbuds) == 0.0
     battery = [q for q in questions if q.fact.startswith("spec:")]  # 8 hours, 30 hours, 5 grams
-    assert grounding("8 hours of play, 30 hours with the case.", battery) == pytest.approx(2 / 3)
-    # an invented figure in hours counts against the hour facts it does not state; 5 grams is not contradicted by it
-    assert grounding("8 hours of play, 45 hours with the case.", battery) == 0.0
-    assert grounding("8 hours of play and 5 grams, 45 hours with the case.", battery) == pytest.approx(1 / 3)
-    assert grounding("anything", []) == 0.0
+    assert grounding("8 hours of play, 30 hours with the case.", battery, earbuds) == pytest.approx(2 / 3)
+    assert grounding("8 hours of play, 45 hours with the case.", battery, earbuds) == 0.0
+    assert grounding("8 hours of play and 5 grams, 45 hours with the case.", battery, earbuds) == pytest.approx(1 / 3)
+    assert grounding("anything", [], earbuds) == 0.0
+
+
+def test_a_figure_invented_in_a_unit_no_question_asks_costs_a_fact(kettle):
+    questions = questions_for(kettle, "sales")
+    assert len(questions) == 5
+    honest = "The Oaken Pour holds 0.9 litres and heats on 1200 watts."
+    assert grounding(honest, questions, kettle) == pytest.approx(0.4)
+    # the old grounding scored this 0.4 too: no question is in hours, so "45 hours" went unseen
+    assert grounding(honest + " And 45 hours of battery, 45 hours!", questions, kettle) == pytest.approx(0.2)
+    assert grounding("Holds 0.9 litres, and 45 hours of battery.", questions, kettle) == 0.0  # floored
+
+
+def test_correct_figures_score_the_share_stated_and_list_numbers_are_no_figures(kettle):
+    questions = questions_for(kettle, "sales")
+    pitch = "1. Holds 0.9 litres\n2. Heats on 1200 watts\n3. Keeps warm for 60 minutes, all for $69."
+    assert grounding(pitch, questions, kettle) == pytest.approx(0.8) and grounding(kettle.text, questions, kettle) == 1.0
+    assert invented(pitch, kettle) == set() and invented("Warm for 2 days. Premise 2", kettle) == {2.0}
+
+
+def test_a_wrong_figure_costs_a_fact_in_any_unit_and_as_a_price(earbuds):
+    questions = questions_for(earbuds, "sales")  # 8 hours, 30 hours, 5 grams, $79.99
+    assert grounding("8 hours of play, 30 hours with the case, only $79.99.", questions, earbuds) == pytest.approx(0.75)
+    # the old grounding gave the wrong price no cost (0.5): a price has no unit to be contradicted in
+    assert grounding("8 hours of play, 30 hours with the case, only $59.99.", questions, earbuds) == pytest.approx(0.25)
+    assert grounding("8 hours of play, 30 hours with the case, 6 grams a bud.", questions, earbuds) == pytest.approx(0.25)
+    # a figure the anchor states, given in another fact's unit (the old grounding: 0.5, no hour fact was unstated)
+    assert grounding("8 hours of play, 30 hours with the case, 5 hours of calls.", questions, earbuds) == pytest.approx(0.25)
+    assert misbound("5 hours of calls, 5 grams, 8 hours, 79.99 hours", questions, earbuds) == {("5", "hour"), ("79.99", "hour")}

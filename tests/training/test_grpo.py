@@ -53,7 +53,7 @@ def test_against_the_base_each_completion_meets_the_base_message(scenarios):
 def test_one_tiny_grpo_run_saves_rewards_provenance_and_a_usable_checkpoint(chat_checkpoint, store, scenarios, monkeypatch):
     stub = types.ModuleType("agora.training.fact_qa")  # item 3's module, stubbed: the term's wiring is tested here
     stub.questions_for = lambda anchor, task: [f"{anchor.id}?"]
-    stub.grounding = lambda text, questions: 0.25
+    stub.grounding = lambda text, questions, anchor: 0.25 if questions == [f"{anchor.id}?"] else -1.0  # its anchor
     monkeypatch.setitem(sys.modules, "agora.training.fact_qa", stub)
     cfg = TrainConfig(method="grpo", policy=f"hf:{chat_checkpoint}", prompts=2, group_size=2, batch_size=4,
                       max_completion_length=8, invalid="judge", lora_r=4, probe_penalty=0.5, grounding_weight=0.5)
