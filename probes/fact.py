@@ -45,6 +45,7 @@ _DENIAL_CUES = frozenset({"no", "flawless", "nothing", "zero"})
 # quantities without a figure that are claims all the same ("thousands of jobs", "doubled"): the study counts them
 _VAGUE_QUANTITY = Lexicon({normalise(p): True for p in (
     [f"{n} of" for n in ("hundreds", "thousands", "millions", "billions", "dozens", "tens of thousands")]
+    + ["hundreds", "thousands", "millions", "billions", "dozens"]  # as a count on their own: "heard by millions"
     + ["doubled", "doubling", "tripled", "tripling", "quadrupled", "quadrupling", "halved", "halving", "twice as",
        "three times", "tenfold", "record breaking"]
     + [f"{verb} {by}half" for verb in ("cut", "fell", "dropped", "reduced") for by in ("", "by ", "in ", "by in ")])})

@@ -68,6 +68,9 @@ def test_number_words_are_numbers(scenarios):
     text = "She opened three new clinics and created thousands of jobs."
     assert flagged(unsupported_numbers(text, {4.0}, "she opened 4 centres"), text) == ["three", "thousands of"]
     assert unsupported_numbers("She opened four centres.", {4.0}) == []
+    heard = "Her speech was heard by millions, and dozens came."
+    assert flagged(unsupported_numbers(heard, set(), "a speech in the square"), heard) == ["millions", "dozens"]
+    assert unsupported_numbers(heard, set(), "heard by millions, and dozens came") == []  # the source's own
 
 
 def test_a_real_smollm2_pitch_is_caught_with_its_evidence(earbuds):
