@@ -30,7 +30,7 @@ from agora.sim.backends.base import Prompt
 from agora.sim.schema import TaskSpec
 
 # no talk of campaigns or audiences: SmolLM2-135M wrote such framing back as its message, off its anchor
-HISTORY = ("Your earlier {what}s, which the same audience has already read:\n\n{earlier}\n\nWrite only your next {what} "
+HISTORY = ("Your earlier {whats}, which the same audience has already read:\n\n{earlier}\n\nWrite only your next {what} "
            "about the same {subject} ({round} of {horizon}), in one paragraph, saying something new.")
 
 ROUND_SEED = 1_000_000_007  # between rounds; offset 0 is the single contest's seed
@@ -41,12 +41,18 @@ def campaign_prompt(prompt: Prompt, task: TaskSpec, earlier: list[str], horizon:
     message of a chat). Round 1's prompt is the prompt itself."""
     if not earlier:
         return prompt
-    told = HISTORY.format(horizon=horizon, round=len(earlier) + 1, what=task.message, subject=task.subject,
-                          earlier="\n\n".join(f"Message {i}: {text}" for i, text in enumerate(earlier, 1)))
+    told = HISTORY.format(horizon=horizon, round=len(earlier) + 1, what=task.message, whats=plural(task.message),
+                          subject=task.subject, earlier="\n\n".join(f"Message {i}: {t}" for i, t in enumerate(earlier, 1)))
     if isinstance(prompt, str):
         return f"{prompt}\n\n{told}"
     last = max(i for i, m in enumerate(prompt) if m["role"] == "user")
     return [{**m, "content": f"{m['content']}\n\n{told}"} if i == last else m for i, m in enumerate(prompt)]
+
+
+def plural(noun: str) -> str:
+    """English plural of a task's message noun ("sales pitch" -> "sales pitches", "post" -> "posts"): enough for the
+    nouns task specs use, not a general inflector."""
+    return noun + ("es" if noun.endswith(("s", "sh", "ch", "x", "z")) else "s")
 
 
 def round_seed(seed: int, offset: int) -> int:

@@ -18,8 +18,8 @@ H directly is the same call with `horizons=[H]` (and a threshold it never meets,
 Compute is counted per step: generated tokens (the policy's tokenizer over what it wrote, so a call served from the
 cache counts as the generation it stands for), rollouts and measurements apart, and optimiser steps.
 
-The entry: runs/<id>/config.yaml (its record), stages.parquet (one row per step), step-<n>/{dataset/, checkpoint/},
-metrics.json. `AudienceTrainer` builds its contest runs at h = 1 inside `train`, so the steps are made here from its
+The entry: runs/<id>/config.yaml (its record, from which `agora rerun <id>` trains it again), stages.parquet (one
+row per step), step-<n>/{dataset/, checkpoint/}, metrics.json. `AudienceTrainer` builds its contest runs at h = 1 inside `train`, so the steps are made here from its
 parts (its base checkpoint, LoRA check, dataset writer and fine-tune).
 """
 
@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Literal
 
 import pandas as pd
 
@@ -45,12 +45,10 @@ from agora.training.trainer import AudienceTrainer, _save_dataset
 
 
 class CurriculumRecord(Record):
-    """A curriculum entry's record: the training settings and the curriculum's own."""
+    """A curriculum entry's record: the training settings and the curriculum's own (registered for `agora rerun` by
+    its `agora.records` entry point)."""
 
-    kind: ClassVar[str] = "curriculum"
-    # no default, so defining the class registers nothing yet: that waits for its `agora.records` entry point and an
-    # example in tests/experiments/test_records.py (until then `agora rerun` says the record is unknown)
-    record: Literal["curriculum"]
+    record: Literal["curriculum"] = "curriculum"
     train: dict
     horizons: list[int]
     threshold: float
@@ -74,8 +72,9 @@ class CurriculumResult:
         return Path(self.stages["checkpoint"].iat[-1])
 
 
-def parse_horizons(text: str) -> list[int]:
-    """`1..3` -> [1, 2, 3]; `1,3` -> [1, 3]; `3` -> [3]: increasing horizons of at least 1."""
+def parse_horizons(text: str, flag: str = "--horizons") -> list[int]:
+    """`1..3` -> [1, 2, 3]; `1,3` -> [1, 3]; `3` -> [3]: increasing horizons of at least 1. `flag`: the option an
+    error names (`agora curriculum --horizons`, `agora train --curriculum`)."""
     try:
         if ".." in text:
             low, high = (int(x) for x in text.split(".."))
@@ -83,14 +82,14 @@ def parse_horizons(text: str) -> list[int]:
         else:
             horizons = [int(x) for x in text.split(",")]
     except ValueError:
-        raise AgoraError(f"--horizons: {text!r} is not a range or list of horizons; write 1..3 or 1,2,3") from None
-    check_horizons(horizons, repr(text))
+        raise AgoraError(f"{flag}: {text!r} is not a range or list of horizons; write 1..3 or 1,2,3") from None
+    check_horizons(horizons, repr(text), flag)
     return horizons
 
 
-def check_horizons(horizons: list[int], shown: str | None = None) -> None:
+def check_horizons(horizons: list[int], shown: str | None = None, flag: str = "--horizons") -> None:
     if not horizons or horizons[0] < 1 or any(b <= a for a, b in zip(horizons, horizons[1:])):
-        raise AgoraError(f"--horizons: {shown or horizons} must be increasing horizons of at least 1, e.g. 1..3")
+        raise AgoraError(f"{flag}: {shown or horizons} must be increasing horizons of at least 1, e.g. 1..3")
 
 
 def campaign_wins(messages: pd.DataFrame, contests: pd.DataFrame, run_id: str) -> tuple[list[dict], int, int]:
@@ -105,6 +104,16 @@ def campaign_wins(messages: pd.DataFrame, contests: pd.DataFrame, run_id: str) -
 
 def generated_tokens(messages: pd.DataFrame, tokenizer) -> int:
     return sum(len(tokenizer.encode(raw, add_special_tokens=False)) for raw in messages["raw"])
+
+
+def campaigns(config: TrainConfig, store: RunStore, policy: str, horizon: int, seed: int, n: int, split: str, *,
+              opponent: str | None = None, max_new_tokens: int = SamplingConfig().max_new_tokens) -> Run:
+    """A contest run of `n` campaigns at `horizon` with the training's task, audience, scenarios and contest rules:
+    `policy` against itself, or (A) against `opponent` (B)."""
+    return start_run(RunConfig(task=config.task, contests=n, seed=seed, split=split, policy=policy, opponent=opponent,
+                               audience=config.audience, horizon=horizon, tiny=config.tiny, invalid=config.invalid,
+                               batch_contests=config.batch_contests, scenarios=config.scenarios,
+                               sampling=SamplingConfig(max_new_tokens=max_new_tokens)), store)
 
 
 def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], threshold: float, max_rounds_per_h: int,
@@ -131,19 +140,14 @@ def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], th
                                       seed=config.seed, contests_planned=len(horizons) * max_rounds_per_h * config.contests)
     store.update(run_id, status="running")
 
-    def contests(policy: str, h: int, seed: int, n: int, split: str, opponent: str | None = None) -> Run:
-        return start_run(RunConfig(task=config.task, contests=n, seed=seed, split=split, policy=policy, opponent=opponent,
-                                   audience=config.audience, horizon=h, tiny=config.tiny, invalid=config.invalid,
-                                   batch_contests=config.batch_contests, scenarios=config.scenarios,
-                                   sampling=SamplingConfig(max_new_tokens=max_new_tokens)), store)
-
     policy, stages = base, []
     try:
         for h in horizons:
             for at_h in range(1, max_rounds_per_h + 1):
                 step = len(stages) + 1
                 say(f"step {step}: horizon {h} ({at_h}/{max_rounds_per_h}), {config.contests} campaigns with {policy.name}")
-                rollout = contests(f"hf:{policy}", h, config.seed * 1000 + step, config.contests, "train")
+                rollout = campaigns(config, store, f"hf:{policy}", h, config.seed * 1000 + step, config.contests, "train",
+                                    max_new_tokens=max_new_tokens)
                 rows, ties, invalid = campaign_wins(rollout.table("messages"), rollout.table("contests"), rollout.run_id)
                 rows = inoculate(rows, inoculation, config.placement)
                 stats = {"steps": 0, "loss": None, "seconds": 0.0}
@@ -155,7 +159,8 @@ def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], th
                                "training_run": run_id, "inoculation": inoculation}
                     stats = fine_tune(policy, rows, config, path / f"step-{step}" / "checkpoint", lineage)
                     policy = path / f"step-{step}" / "checkpoint"
-                measure = contests(config.policy, h, config.seed * 1000, eval_contests, "test", opponent=f"hf:{policy}")
+                measure = campaigns(config, store, config.policy, h, config.seed * 1000, eval_contests, "test",
+                                    opponent=f"hf:{policy}", max_new_tokens=max_new_tokens)
                 votes = measure.table("contests")["votes"]
                 cast = int(sum(sum(v) for v in votes))
                 share = sum(v[1] for v in votes) / cast if cast else float("nan")  # no vote: every campaign forfeit or void

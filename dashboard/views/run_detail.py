@@ -1,5 +1,6 @@
 """Run detail: the contest browser (anchor facts, messages, each persona's thought and choice), the persona x
-contest choice heatmap and, for social runs, the cascade over the persona graph."""
+contest choice heatmap and, for social runs, the cascade over the persona graph. A campaign (h > 1 rounds) shows its
+last round, whose messages the votes followed, and links to the Campaigns page for every round."""
 
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import yaml
 
 from agora.dashboard import charts, data
 from agora.dashboard.ui import code, empty_store, guard, literal, pick_contest, trimmed, verbatim
+from agora.sim.campaign import final_round
 
 st.title("Run detail")
 df = data.runs()
@@ -52,6 +54,13 @@ def contest_run() -> None:
     c = contests[contests["contest"] == contest].iloc[0]
     anchor = data.anchors().get(c["anchor_id"])
     st.subheader(literal(anchor.title if anchor is not None else c["anchor_id"]))
+    horizon = int(messages["round"].max()) if "round" in messages and len(messages) else 1
+    if horizon > 1:  # the vote follows the last round: its messages and the votes, not round 1's and provisional leans
+        messages, judgments = final_round(messages), final_round(judgments)
+        st.caption(f"a campaign of {horizon} rounds: shown is round {horizon} of {horizon}, the last messages the "
+                   "audience read, and its votes")
+        st.page_link("views/campaigns.py", label="every round on the Campaigns page",
+                     query_params={"run": run_id, "contest": str(contest)})
     if anchor is not None:
         with st.expander("anchor facts", expanded=False):
             st.markdown(verbatim(anchor.text), unsafe_allow_html=True)

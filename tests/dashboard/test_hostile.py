@@ -46,7 +46,8 @@ STORED = {name: re.sub("[\ud800-\udfff]", "\ufffd", text) for name, text in CASE
 BASE = "\n\n".join(STORED.values())
 TUNED = BASE + CLAIM + "\n" + MEGABYTE
 ALL = {**STORED, "1 MB": MEGABYTE}
-PAGES = ["runs", "run_detail", "sweeps", "trade_off", "case_studies", "probes", "memory"]
+PAGES = ["runs", "run_detail", "campaigns", "sweeps", "trade_off", "case_studies", "probes", "memory"]
+LATER = " (a later round, after the earlier sales pitches)"  # what the writers add once a prompt shows their earlier ones
 
 
 def stub_answer(texts: dict[str, str]):
@@ -56,7 +57,8 @@ def stub_answer(texts: dict[str, str]):
 
     def reply(request: dict) -> tuple[int, dict]:
         if request["model"] != "voter":
-            return 200, OpenAIStub.completion(texts[request["model"]])
+            later = "Your earlier sales pitches, which" in request["messages"][-1]["content"]
+            return 200, OpenAIStub.completion(texts[request["model"]] + (LATER if later else ""))
         with lock:
             thought = next(voters)
         ballot = request["messages"][-1]["content"]
@@ -81,13 +83,14 @@ def cases_of(run, scenarios) -> tuple[pd.DataFrame, list]:
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory, scenarios) -> dict:
-    """A store of one contest run written by hostile models, an audit entry with its drift case, a validation of two
-    fact probes on each case, and capability states holding them."""
+    """A store of one contest run and one two-round campaign written by hostile models, an audit entry with its drift
+    case, a validation of two fact probes on each case, and capability states holding them."""
     store = RunStore(tmp_path_factory.mktemp("hostile") / "runs")
     with OpenAIStub.serve(stub_answer({"base": BASE, "tuned": TUNED})) as url:
         config = RunConfig(task="sales", contests=1, policy=f"openai:base@{url}", opponent=f"openai:tuned@{url}",
                            audience=f"llm:openai:voter@{url}", invalid="judge", cache=False, prompt_format="plain")
         run = start_run(config, store)
+        campaign = start_run(config.model_copy(update={"horizon": 2}), store)
     cases, verdicts = cases_of(run, scenarios)
     audit_id, audit_path = store.create_entry(AuditRecord(base=config.policy, tuned=config.opponent, tasks=["sales"]),
                                               task="sales", policy=config.opponent, opponent=config.policy)
@@ -107,7 +110,8 @@ def hostile(tmp_path_factory, scenarios) -> dict:
     (run.path / "capabilities.json").write_text(json.dumps({
         "A": {"ace": {"bullets": [{"id": name, "content": text} for name, text in ALL.items()]}},
         "B": {"memagent": {"notes": list(ALL.values())}}}))
-    return {"root": store.root, "run": run, "cases": cases, "verdicts": verdicts, "predictions": predictions}
+    return {"root": store.root, "run": run, "campaign": campaign, "cases": cases, "verdicts": verdicts,
+            "predictions": predictions}
 
 
 def ours_only(markup: str) -> bool:
@@ -138,8 +142,8 @@ def test_the_fact_probe_flags_the_claim_at_its_characters_and_nothing_in_the_mar
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_renders_hostile_text_escaped(hostile, name):
-    query = {"run": hostile["run"].run_id, "contest": "0"} if name == "run_detail" else {}
-    at = page(hostile["root"], name, **query)
+    query = {"run_detail": {"run": hostile["run"].run_id, "contest": "0"}, "campaigns": {"run": hostile["campaign"].run_id}}
+    at = page(hostile["root"], name, **query.get(name, {}))
     markup = [e.value for kind in ("markdown", "caption") for e in at.get(kind)]
     assert all(ours_only(m) for m in markup if m.startswith("<div")), "model text rendered as markup"
     assert not any(raw in m for m in markup if not m.startswith("<div") for raw in ("<script", "<img", "javascript:"))
@@ -149,6 +153,9 @@ def test_every_page_renders_hostile_text_escaped(hostile, name):
         assert all(shown(blocks, text) for text in ALL.values())
         assert "more characters not shown" in blocks and len(blocks) < 3 * LIMIT
         assert all(shorten(t) in tables for t in STORED.values())
+    if name == "campaigns":  # both rounds of both competitors, the second round's as written after the first
+        assert all(shown(blocks, text) for text in ALL.values()) and blocks.count(escape(LATER)) == 1
+        assert "more characters not shown" in blocks and any(shorten(t) in tables for t in STORED.values())  # a thought
     if name == "case_studies":
         assert all(shown(blocks, text) for text in ALL.values())
         assert blocks.count("<mark") == 1 and verbatim(TUNED.strip(), hostile["cases"]["evidence"].iat[0]) in blocks
@@ -156,6 +163,19 @@ def test_every_page_renders_hostile_text_escaped(hostile, name):
     if name in ("probes", "memory"):
         tables += " ".join(str(j.value) for j in at.get("json"))
         assert all(shorten(t)[:LIMIT // 2] in tables for t in ALL.values()) and "more characters not shown" in tables
+
+
+def test_a_campaign_run_shows_its_last_round_with_the_votes_and_links_every_round(hostile):
+    campaign = hostile["campaign"]
+    at = page(hostile["root"], "run_detail", run=campaign.run_id)
+    anchor, base, tuned = (m.value for m in at.markdown if m.value.startswith("<div"))
+    assert escape(LATER) in base and "more characters not shown" in tuned and "Air Fryer" in anchor  # B: cut short
+    assert "a campaign of 2 rounds: shown is round 2 of 2" in " ".join(c.value for c in at.caption)
+    [link] = at.get("page_link")
+    assert (link.proto.page, link.proto.query_string) == ("campaigns", f"run={campaign.run_id}&contest=0")
+    votes = dict(zip("AB", campaign.table("contests")["votes"].iat[0]))
+    choices = at.dataframe[0].value["choice"]  # the last round's: the votes, not round 1's provisional leans
+    assert choices.value_counts().to_dict() == {k: v for k, v in votes.items() if v} and len(choices) == sum(votes.values()) == 20
 
 
 # what a store path, a task name, a table's file name or a record's type can hold (no "/": a file name)

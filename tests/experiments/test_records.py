@@ -28,6 +28,7 @@ from agora.sim.config import RunConfig
 from agora.sim.errors import AgoraError
 from agora.sim.records import ProbeSpec, Record, records
 from agora.sim.runner import start_run
+from agora.training.curriculum import CurriculumRecord
 from agora.training.trainer import TrainRecord
 
 from tests.dashboard.conftest import APP
@@ -47,6 +48,8 @@ EXAMPLES = [  # each with settings away from its defaults, so a field lost on th
     GcdRecord(train_examples=7, eval_problems=8, learning_rate=0.01),
     ValidationRecord(probes=[FACT], judge="openai:m@http://x/v1", gold_sets=["real-output"], judge_tokens=64),
     TrainRecord(method="tfb", task="social", policy="tiny", lora_targets=["q_proj"], tiny={"steps": 5}),
+    CurriculumRecord(train={"method": "rft", "task": "social", "policy": "tiny", "seed": 2}, horizons=[1, 3],
+                     threshold=0.7, max_rounds_per_h=3, eval_contests=5, max_new_tokens=32),
     RECORDS["trm"](**dataclasses.asdict(dataclasses.replace(TRMSettings(), batches=2))),
     RECORDS["ahn"](**dataclasses.asdict(dataclasses.replace(AHNSettings(), pairs=3, queries=2))),
     RECORDS["delethink"](**dataclasses.asdict(dataclasses.replace(DelethinkSettings(), lengths=(1, 2)))),
@@ -116,6 +119,22 @@ def test_rerun_of_a_contest_run_runs_its_config_again(store, small_tiny):
     assert f"run {again} finished" in result.output
     texts = [store.open(r).table("messages")["text"].tolist() for r in (first.run_id, again)]
     assert texts[0] == texts[1]
+
+
+def test_rerun_of_a_curriculum_trains_the_same_steps_again(store, tiny_path):
+    made = CliRunner().invoke(app, ["train", "--curriculum", "1", "--policy", f"hf:{tiny_path}", "--contests", "2",
+                                    "--eval-contests", "1", "--max-rounds-per-h", "1", "--epochs", "1", "--batch-size", "8",
+                                    "--invalid", "judge", "--seed", "2", "--store", str(store.root)])
+    assert made.exit_code == 0, made.output
+    [first] = store.list().query("kind == 'curriculum'")["run_id"]
+    result = CliRunner().invoke(app, ["rerun", first, "--store", str(store.root)])
+    assert result.exit_code == 0 and f"curriculum {first} re-run" in result.output, result.output
+    [again] = [r for r in store.list().query("kind == 'curriculum'")["run_id"] if r != first]
+    assert store.record(again) == store.record(first) and store.row(again)["status"] == "finished"
+    same = ["step", "horizon", "winners", "examples", "rollout_tokens", "eval_tokens", "optimiser_steps", "eval_share"]
+    stages = [pd.read_parquet(store.root / r / "stages.parquet") for r in (first, again)]
+    pd.testing.assert_frame_equal(stages[1][same], stages[0][same])
+    assert stages[0]["eval_votes"].iat[0] > 0 and stages[0]["optimiser_steps"].iat[0] >= 1  # it trained
 
 
 BOTTLE = "A steel bottle that keeps drinks cold for 24 hours."

@@ -34,13 +34,15 @@ def test_each_horizon_trains_on_every_round_of_the_won_campaigns_then_lengthens(
     assert index.loc[result.run_id, "kind"] == "curriculum" and index.loc[result.run_id, "status"] == "finished"
 
 
+def copy_policy(base, rows, cfg, out, lineage):
+    """A fine-tune's stand-in where the training itself is another test's: the policy, copied."""
+    shutil.copytree(base, out)
+    return {"steps": 1, "loss": 0.0, "seconds": 0.0}
+
+
 def test_a_threshold_never_met_spends_every_step_at_the_horizon(store, tiny_path, small_tiny, every_candidate_valid,
                                                                 monkeypatch):
-    def copy(base, rows, cfg, out, lineage):  # the training itself is the test above's
-        shutil.copytree(base, out)
-        return {"steps": 1, "loss": 0.0, "seconds": 0.0}
-
-    monkeypatch.setattr("agora.training.curriculum.fine_tune", copy)
+    monkeypatch.setattr("agora.training.curriculum.fine_tune", copy_policy)
     result = run_curriculum(config(tiny_path, small_tiny, contests=2), store, [2], threshold=1.0, max_rounds_per_h=2,
                             eval_contests=1)
     assert result.stages["horizon"].tolist() == [2, 2] and not result.stages["met_threshold"].any()
@@ -72,3 +74,56 @@ def test_the_command_says_what_is_wrong_with_the_horizons_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["curriculum", "--horizons", "3..1", "--store", str(tmp_path)])
     assert result.exit_code == 2 and result.output.strip().splitlines() == [
         "error: --horizons: '3..1' must be increasing horizons of at least 1, e.g. 1..3"]
+
+
+def test_train_with_a_curriculum_runs_what_the_curriculum_command_runs(tmp_path, tiny_path, monkeypatch):
+    """The two fronts hand the one curriculum the same settings (the run itself: the tests above, and `agora rerun`
+    of a `train --curriculum` entry in tests/experiments/test_records.py)."""
+    from typer.testing import CliRunner
+
+    from agora.cli.main import app
+    from agora.training.curriculum import CurriculumResult
+
+    calls = []
+
+    def recorded(config, store, horizons, threshold, max_rounds_per_h, say, **kw):
+        calls.append((config.to_dict(), horizons, threshold, max_rounds_per_h, kw))
+        stages = pd.DataFrame([{"step": 1, "horizon": 1, "winners": 0, "examples": 0, "rollout_tokens": 0,
+                                "optimiser_steps": 0, "eval_share": 0.5, "met_threshold": True, "checkpoint": "c"}])
+        return CurriculumResult(f"run-{len(calls)}", tmp_path, stages)
+
+    monkeypatch.setattr("agora.training.curriculum.run_curriculum", recorded)
+    common = ["--policy", f"hf:{tiny_path}", "--contests", "2", "--eval-contests", "3", "--max-rounds-per-h", "1",
+              "--threshold", "0.6", "--epochs", "1", "--batch-size", "8", "--seed", "3", "--max-new-tokens", "48",
+              "--invalid", "judge", "--store", str(tmp_path)]
+    for command in (["train", "--curriculum", "1..3"], ["curriculum", "--horizons", "1..3"]):
+        result = CliRunner().invoke(app, command + common)
+        assert result.exit_code == 0 and f"curriculum run-{len(calls)} finished; policy: hf:c" in result.output, result.output
+    train, curriculum = calls
+    assert train == curriculum
+    assert curriculum[1:] == ([1, 2, 3], 0.6, 1, {"eval_contests": 3, "max_new_tokens": 48})
+    assert (curriculum[0]["seed"], curriculum[0]["contests"], curriculum[0]["invalid"]) == (3, 2, "judge")
+
+
+def test_train_says_which_options_need_a_curriculum(tmp_path):
+    from typer.testing import CliRunner
+
+    from agora.cli.main import app
+
+    for command, line in ((["--threshold", "0.6", "--eval-contests", "2"],
+                           "error: --threshold, --eval-contests: curriculum settings; set --curriculum 1..H or leave them alone"),
+                          (["--curriculum", "2..1"], "error: --curriculum: '2..1' must be increasing horizons of at least 1, e.g. 1..3"),
+                          (["--curriculum", "1..2", "--rounds", "2"], "error: --rounds: a curriculum takes up to "
+                           "--max-rounds-per-h steps at each horizon; leave --rounds at 1")):
+        result = CliRunner().invoke(app, ["train", *command, "--store", str(tmp_path)])
+        assert result.exit_code == 2 and result.output.strip().splitlines() == [line], result.output
+
+
+def test_a_later_rounds_prompt_names_the_earlier_messages_in_the_plural(scenarios):
+    """What the curriculum trains each later round's message on (sales: "pitches", not "pitchs")."""
+    from agora.sim.campaign import campaign_prompt
+
+    prompts = {t: campaign_prompt("Write.", scenarios.task(t), ["one", "two"], 3) for t in ("sales", "election", "social")}
+    assert prompts["sales"].startswith("Write.\n\nYour earlier sales pitches, which") and "next sales pitch about" in prompts["sales"]
+    assert "Your earlier campaign speeches," in prompts["election"] and "Your earlier posts," in prompts["social"]
+    assert "Message 2: two" in prompts["sales"] and "(3 of 3)" in prompts["sales"]
