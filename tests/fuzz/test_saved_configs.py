@@ -25,7 +25,8 @@ from tests.fuzz.strategies import (
     write,
 )
 
-FILLERS = {str: "x", int: 2, float: 0.5, bool: True, list[str]: ["sales"], list[int]: [0], dict[str, str]: {"a": "b"}}
+FILLERS = {str: "x", int: 2, float: 0.5, bool: True, list[str]: ["sales"], list[int]: [0], dict[str, str]: {"a": "b"},
+           dict: {"task": "sales"}}
 
 
 def saved_records() -> list[dict]:
