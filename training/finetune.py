@@ -48,6 +48,29 @@ def check_lora_targets(base: Path, config: TrainConfig) -> None:
     lora_config(model, config)
 
 
+def trainable(base: Path, config: TrainConfig):
+    """(the model to train from `base`, the LoRA config to wrap it in; None when there is none to add).
+
+    An earlier round's checkpoint is a LoRA adapter. Wrapped in a new LoRA it would be replaced: the new adapter takes
+    its name and starts at zero, so the round would train from the base model again and its checkpoint would hold that
+    round alone. Its adapter is trained on instead (LoRA), or merged into the weights (a full fine-tune)."""
+    from transformers import AutoModelForCausalLM
+
+    adapter = base / "adapter_config.json"
+    if not adapter.is_file():
+        model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype="auto")
+        return model, lora_config(model, config) if config.lora else None
+    from peft import PeftModel
+
+    root = Path(json.loads(adapter.read_text()).get("base_model_name_or_path") or "")
+    if not (root / "config.json").is_file():
+        raise AgoraError(f"{adapter}: base_model_name_or_path {str(root)!r} is not a model folder on this machine; "
+                         "the adapter cannot be trained on without its base")
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(root, local_files_only=True, dtype="auto"),
+                                      base, is_trainable=config.lora)
+    return (model, None) if config.lora else (model.merge_and_unload(), None)
+
+
 def schedule(config: TrainConfig, cuda: bool) -> dict:
     """The trainer settings RFT and GRPO share: the study's cosine to a floor after a warm-up, bf16 on a GPU. TRL
     checkpoints activations by default: memory an 8B model on a GPU needs, time a CPU run does not have."""
@@ -60,14 +83,13 @@ def fine_tune(base: Path, rows: list[dict], config: TrainConfig, out: Path, line
     """Train on `rows` (prompt, completion) from `base`; save to `out` atomically; return training stats."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
     if not rows:
         raise AgoraError("no training examples")
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype="auto")
-    peft_config = lora_config(model, config) if config.lora else None
+    model, peft_config = trainable(base, config)
     cuda = torch.cuda.is_available()
     with atomic_dir(out) as work:
         args = SFTConfig(

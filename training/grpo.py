@@ -35,7 +35,7 @@ from agora.sim.schema import Anchor, TaskSpec
 from agora.sim.store import atomic_parquet
 from agora.sim.tiny.control import TinyConfig, manifest
 from agora.training.config import TrainConfig
-from agora.training.finetune import lora_config, save_checkpoint, schedule
+from agora.training.finetune import save_checkpoint, schedule, trainable
 from agora.training.rewards import AudienceReward, penalty_probes
 
 
@@ -43,7 +43,7 @@ def train_grpo(cfg: TrainConfig, base: Path, path: Path, run_id: str, say: Calla
     """Train from `base` into `path`/round-1/checkpoint; the stats row of rounds.parquet."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     scenarios = cfg.load_scenarios()
@@ -63,7 +63,7 @@ def train_grpo(cfg: TrainConfig, base: Path, path: Path, run_id: str, say: Calla
     audience = load_audience(cfg.audience, scenarios, tiny)
 
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True, padding_side="left")
-    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype="auto")
+    model, peft_config = trainable(base, cfg)
     eos = model.generation_config.eos_token_id
     stops = {t for t in [tokenizer.eos_token_id, tokenizer.pad_token_id, *(eos if isinstance(eos, list) else [eos])]
              if t is not None}
@@ -105,7 +105,7 @@ def train_grpo(cfg: TrainConfig, base: Path, path: Path, run_id: str, say: Calla
             dataloader_num_workers=0,
         )
         trainer = GRPOTrainer(model=model, reward_funcs=reward.functions(), args=args, train_dataset=dataset,
-                              processing_class=tokenizer, peft_config=lora_config(model, cfg) if cfg.lora else None,
+                              processing_class=tokenizer, peft_config=peft_config,
                               callbacks=[SaveTables()])
         started = time.perf_counter()
         result = trainer.train()

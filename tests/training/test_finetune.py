@@ -1,5 +1,8 @@
 """Fine-tuning: the weights change and the checkpoint loads as a policy; LoRA targets are checked."""
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -80,3 +83,36 @@ def test_missing_lora_targets_fail_before_anything_is_written(chat_checkpoint, s
     with pytest.raises(AgoraError, match="LoRA target module"):
         AudienceTrainer(cfg, store).train()
     assert store.list().empty
+
+
+def test_a_second_lora_round_trains_on_the_first_rounds_adapter(chat_checkpoint, tmp_path):
+    """Round 2 starts where round 1 ended: with no step taken (lr 0) its checkpoint is round 1's, not the base's.
+    A new LoRA wrapped around round 1's adapter would replace it, and round 2 would start from the base again."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    rows = [{"prompt": [{"role": "user", "content": "Sell this kettle."}],
+             "completion": [{"role": "assistant", "content": "<pitch>A fine kettle.</pitch>"}]}] * 4
+    x = torch.tensor([[1, 5, 9, 3, 7]])
+
+    def logits(folder):
+        with torch.no_grad():
+            return AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)(x).logits
+
+    fine_tune(chat_checkpoint, rows, TrainConfig(policy=f"hf:{chat_checkpoint}", epochs=1, batch_size=2, lora_r=4,
+                                                 learning_rate=0.05, seed=0), tmp_path / "round-1", {})
+    fine_tune(tmp_path / "round-1", rows, TrainConfig(policy=f"hf:{chat_checkpoint}", epochs=1, batch_size=2,
+                                                      lora_r=4, learning_rate=0.0, seed=0), tmp_path / "round-2", {})
+    base, first, second = logits(chat_checkpoint), logits(tmp_path / "round-1"), logits(tmp_path / "round-2")
+    assert not torch.allclose(base, first, atol=1e-4)  # round 1 moved the model
+    assert torch.allclose(first, second, atol=1e-5)  # round 2 kept it
+    saved = json.loads((tmp_path / "round-2" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert Path(saved) == Path(chat_checkpoint)  # one adapter on the base, not a chain of adapters
+
+
+def test_an_adapter_whose_base_is_gone_is_one_line(chat_checkpoint, tmp_path):
+    from agora.training.finetune import trainable
+
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/nowhere/base"}))
+    with pytest.raises(AgoraError, match=r"adapter_config.json: base_model_name_or_path '/nowhere/base' is not a model"):
+        trainable(tmp_path, TrainConfig(policy=f"hf:{chat_checkpoint}", lora=True))
