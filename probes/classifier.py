@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +44,16 @@ class TrainedClassifier:
     skipped: dict[str, str] = field(default_factory=dict)  # category -> why it was not trained
 
     def save(self, path: Path) -> None:
+        """Written whole or not at all: another process (a parallel test worker, a second `agora` command) that
+        finds the cache file loads a finished classifier, never a half-written pickle."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"version": VERSION, "data_hash": self.data_hash, "models": self.models, "skipped": self.skipped}, path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            joblib.dump({"version": VERSION, "data_hash": self.data_hash, "models": self.models, "skipped": self.skipped}, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, path)
 
 
 def data_hash(texts_by_category: dict[str, tuple[list[str], list[int]]]) -> str:

@@ -98,3 +98,19 @@ def test_a_validation_cut_short_by_a_full_disk_leaves_no_half_written_table(tmp_
     assert sorted(p.name for p in entry.iterdir() if p.suffix != ".yaml") == ["validation.parquet"]
     assert pd.read_parquet(entry / "validation.parquet")["f1"].tolist() == [0.5]
     assert store.row(entry.name)["status"] != "finished"
+
+
+def test_a_classifier_cache_cut_short_leaves_no_file_another_process_would_load(tmp_path, monkeypatch):
+    """A parallel worker loads the cache as soon as it exists: a dump stopped half-way must leave none."""
+    import joblib
+
+    from agora.probes.classifier import TrainedClassifier
+
+    def stopped(blob, path):
+        open(path, "wb").write(b"\x80\x04 half a pickle")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(joblib, "dump", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        TrainedClassifier({}, "abc", {}).save(tmp_path / "classifier.joblib")
+    assert list(tmp_path.iterdir()) == []  # neither the cache nor its half-written part
