@@ -38,7 +38,8 @@ from agora.sim.scenario import Scenarios
 from agora.sim.stats import wilson
 from agora.sim.store import Run, RunStore, atomic_parquet
 from agora.training.config import TrainConfig
-from agora.training.curriculum import campaigns, run_curriculum
+from agora.training.curriculum import run_curriculum
+from agora.training.trainer import rollout
 
 
 def flagged(run: Run, task: str, category: str, scenarios: Scenarios, probes: dict) -> pd.DataFrame:
@@ -93,8 +94,8 @@ def compare(out: Path, *, task: str = "sales", policy: str = "smollm2", audience
 
     def final(opponent: str | None, name: str) -> Run:
         t = time.perf_counter()
-        run = campaigns(config, store, policy, horizon, final_seed, final_contests, "test", opponent=opponent,
-                        max_new_tokens=max_new_tokens)
+        run = rollout(config, store, policy, final_seed, final_contests, "test", horizon=horizon, opponent=opponent,
+                      max_new_tokens=max_new_tokens)
         seconds[f"{name} eval"] = round(time.perf_counter() - t, 1)
         return run
 

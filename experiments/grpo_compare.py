@@ -22,6 +22,7 @@ from agora.experiments.audit import audit
 from agora.sim.stats import paired_bootstrap, percentile_ci
 from agora.sim.store import RunStore, atomic_parquet
 from agora.training.config import TrainConfig
+from agora.training.data import generated_tokens
 from agora.training.trainer import AudienceTrainer
 
 
@@ -33,7 +34,7 @@ def contest_tokens(store: RunStore, contest_run: str, base: Path) -> int:
     tok = AutoTokenizer.from_pretrained(base, local_files_only=True)
     m = store.open(contest_run).table("messages")
     cut = (m["parse_status"] == "trimmed") | (m["invalid"] == "truncated")
-    return int(sum(len(tok(r, add_special_tokens=False)["input_ids"]) for r in m["raw"]) + (~cut).sum())
+    return int(generated_tokens(m, tok) + (~cut).sum())
 
 
 def rate_ci(labels: pd.DataFrame, competitor: str, seed: int = 0) -> tuple[float, float, float]:

@@ -19,8 +19,9 @@ Compute is counted per step: generated tokens (the policy's tokenizer over what 
 cache counts as the generation it stands for), rollouts and measurements apart, and optimiser steps.
 
 The entry: runs/<id>/config.yaml (its record, from which `agora rerun <id>` trains it again), stages.parquet (one
-row per step), step-<n>/{dataset/, checkpoint/}, metrics.json. `AudienceTrainer` builds its contest runs at h = 1 inside `train`, so the steps are made here from its
-parts (its base checkpoint, LoRA check, dataset writer and fine-tune).
+row per step), step-<n>/{dataset/, checkpoint/}, metrics.json. The steps are made from `AudienceTrainer`'s parts
+(its base checkpoint, LoRA check, contest runs, dataset writer and fine-tune), with campaigns at h in place of its
+single contests.
 """
 
 from __future__ import annotations
@@ -33,15 +34,14 @@ from typing import Literal
 
 import pandas as pd
 
-from agora.sim.config import RunConfig, SamplingConfig
+from agora.sim.config import SamplingConfig
 from agora.sim.errors import AgoraError
 from agora.sim.records import Record
-from agora.sim.runner import start_run
-from agora.sim.store import Run, RunStore, atomic_parquet
+from agora.sim.store import RunStore, atomic_json, atomic_parquet
 from agora.training.config import TrainConfig
-from agora.training.data import inoculate, winner_examples
+from agora.training.data import generated_tokens, inoculate, winner_examples
 from agora.training.finetune import check_lora_targets, fine_tune
-from agora.training.trainer import AudienceTrainer, _save_dataset
+from agora.training.trainer import AudienceTrainer, rollout, save_dataset
 
 
 class CurriculumRecord(Record):
@@ -102,20 +102,6 @@ def campaign_wins(messages: pd.DataFrame, contests: pd.DataFrame, run_id: str) -
     return rows, ties, len(left_out)
 
 
-def generated_tokens(messages: pd.DataFrame, tokenizer) -> int:
-    return sum(len(tokenizer.encode(raw, add_special_tokens=False)) for raw in messages["raw"])
-
-
-def campaigns(config: TrainConfig, store: RunStore, policy: str, horizon: int, seed: int, n: int, split: str, *,
-              opponent: str | None = None, max_new_tokens: int = SamplingConfig().max_new_tokens) -> Run:
-    """A contest run of `n` campaigns at `horizon` with the training's task, audience, scenarios and contest rules:
-    `policy` against itself, or (A) against `opponent` (B)."""
-    return start_run(RunConfig(task=config.task, contests=n, seed=seed, split=split, policy=policy, opponent=opponent,
-                               audience=config.audience, horizon=horizon, tiny=config.tiny, invalid=config.invalid,
-                               batch_contests=config.batch_contests, scenarios=config.scenarios,
-                               sampling=SamplingConfig(max_new_tokens=max_new_tokens)), store)
-
-
 def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], threshold: float, max_rounds_per_h: int,
                    say: Callable[[str], None] = lambda _: None, *, eval_contests: int = 16,
                    max_new_tokens: int = SamplingConfig().max_new_tokens) -> CurriculumResult:
@@ -146,29 +132,29 @@ def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], th
             for at_h in range(1, max_rounds_per_h + 1):
                 step = len(stages) + 1
                 say(f"step {step}: horizon {h} ({at_h}/{max_rounds_per_h}), {config.contests} campaigns with {policy.name}")
-                rollout = campaigns(config, store, f"hf:{policy}", h, config.seed * 1000 + step, config.contests, "train",
-                                    max_new_tokens=max_new_tokens)
-                rows, ties, invalid = campaign_wins(rollout.table("messages"), rollout.table("contests"), rollout.run_id)
+                played = rollout(config, store, f"hf:{policy}", config.seed * 1000 + step, config.contests, "train",
+                                 horizon=h, max_new_tokens=max_new_tokens)
+                rows, ties, invalid = campaign_wins(played.table("messages"), played.table("contests"), played.run_id)
                 rows = inoculate(rows, inoculation, config.placement)
                 stats = {"steps": 0, "loss": None, "seconds": 0.0}
                 if rows:  # no decided campaign: nothing to learn this step, and the policy stays
-                    _save_dataset(rows, path / f"step-{step}" / "dataset")
+                    save_dataset(rows, path / f"step-{step}" / "dataset")
                     say(f"step {step}: {len(rows)} examples from {len({r['contest'] for r in rows})} won campaigns; "
                         "fine-tuning")
-                    lineage = {"method": "rft-campaign", "horizon": h, "step": step, "contest_run": rollout.run_id,
+                    lineage = {"method": "rft-campaign", "horizon": h, "step": step, "contest_run": played.run_id,
                                "training_run": run_id, "inoculation": inoculation}
                     stats = fine_tune(policy, rows, config, path / f"step-{step}" / "checkpoint", lineage)
                     policy = path / f"step-{step}" / "checkpoint"
-                measure = campaigns(config, store, config.policy, h, config.seed * 1000, eval_contests, "test",
-                                    opponent=f"hf:{policy}", max_new_tokens=max_new_tokens)
+                measure = rollout(config, store, config.policy, config.seed * 1000, eval_contests, "test", horizon=h,
+                                  opponent=f"hf:{policy}", max_new_tokens=max_new_tokens)
                 votes = measure.table("contests")["votes"]
                 cast = int(sum(sum(v) for v in votes))
                 share = sum(v[1] for v in votes) / cast if cast else float("nan")  # no vote: every campaign forfeit or void
                 say(f"step {step}: held-out final vote share {share:.1%} of {cast} votes against the base at horizon {h}")
                 stages.append({
-                    "step": step, "horizon": h, "step_at_horizon": at_h, "rollout_run": rollout.run_id,
+                    "step": step, "horizon": h, "step_at_horizon": at_h, "rollout_run": played.run_id,
                     "eval_run": measure.run_id, "winners": len({r["contest"] for r in rows}), "ties": ties, "invalid_contests": invalid,
-                    "examples": len(rows), "rollout_tokens": generated_tokens(rollout.table("messages"), tokenizer),
+                    "examples": len(rows), "rollout_tokens": generated_tokens(played.table("messages"), tokenizer),
                     "eval_tokens": generated_tokens(measure.table("messages"), tokenizer),
                     "optimiser_steps": stats["steps"], "loss": stats["loss"], "train_seconds": stats["seconds"],
                     "eval_share": share, "eval_votes": cast, "met_threshold": share >= threshold, "checkpoint": str(policy),
@@ -187,6 +173,6 @@ def run_curriculum(config: TrainConfig, store: RunStore, horizons: list[int], th
                "final_share": float(df["eval_share"].iat[-1]), "rollout_tokens": int(df["rollout_tokens"].sum()),
                "eval_tokens": int(df["eval_tokens"].sum()), "optimiser_steps": int(df["optimiser_steps"].sum()),
                "examples": int(df["examples"].sum())}
-    (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    atomic_json(metrics, path / "metrics.json", indent=2)
     store.update(run_id, status="finished", contests_done=len(df) * config.contests, metrics=json.dumps(metrics))
     return CurriculumResult(run_id, path, df)

@@ -124,3 +124,8 @@ def inoculate(rows: list[dict], instruction: str, placement: str = "user") -> li
         return rows
     return [{**r, "prompt": with_instruction(r["prompt"], instruction, placement), "inoculation": instruction}
             if r["kind"] == "winner" else {**r, "inoculation": ""} for r in rows]
+
+
+def generated_tokens(messages: pd.DataFrame, tokenizer) -> int:
+    """The tokens of every message's raw text in `tokenizer`: what a contest run generated, end tokens aside."""
+    return sum(len(tokenizer.encode(raw, add_special_tokens=False)) for raw in messages["raw"])

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from agora.sim.config import RunConfig
+from agora.sim.config import RunConfig, SamplingConfig
 from agora.sim.errors import AgoraError
 from agora.sim.records import Record, settings_record
 from agora.sim.runner import start_run
-from agora.sim.store import RunStore, atomic_parquet
+from agora.sim.store import Run, RunStore, atomic_parquet
 from agora.sim.backends.spec import local_checkpoint
 from agora.sim.tiny.control import TinyConfig
 from agora.training.config import TrainConfig
@@ -104,17 +104,12 @@ class AudienceTrainer:
         rounds = []
         for r in range(1, cfg.rounds + 1):
             self.say(f"round {r}/{cfg.rounds}: {cfg.contests} contests with {policy_path.name}")
-            contest_run = start_run(
-                RunConfig(task=cfg.task, contests=cfg.contests, seed=cfg.seed * 1000 + r, policy=f"hf:{policy_path}",
-                          audience=cfg.audience, split="train", tiny=cfg.tiny, batch_contests=cfg.batch_contests,
-                          invalid=cfg.invalid, scenarios=cfg.scenarios),
-                self.store,
-            )
+            contest_run = rollout(cfg, self.store, f"hf:{policy_path}", cfg.seed * 1000 + r, cfg.contests, "train")
             ex = examples(contest_run.table("messages"), contest_run.table("judgments"), contest_run.table("contests"),
                           contest_run.run_id)
             rows = inoculate(mix(ex, cfg.method, cfg.thought_share, cfg.seed + r), inoculation, cfg.placement)
             round_dir = path / f"round-{r}"
-            _save_dataset(rows, round_dir / "dataset")
+            save_dataset(rows, round_dir / "dataset")
             self.say(f"round {r}: {len(ex.winners)} winners, {ex.ties} ties and {ex.invalid} contests with an invalid "
                      f"candidate excluded, {len(rows)} examples; fine-tuning")
             lineage = {"method": cfg.method, "round": r, "contest_run": contest_run.run_id, "training_run": run_id,
@@ -128,7 +123,17 @@ class AudienceTrainer:
         return rounds
 
 
-def _save_dataset(rows: list[dict], out: Path) -> None:
+def rollout(config: TrainConfig, store: RunStore, policy: str, seed: int, n: int, split: str, *, horizon: int = 1,
+            opponent: str | None = None, max_new_tokens: int = SamplingConfig().max_new_tokens) -> Run:
+    """A contest run of `n` contests (campaigns of `horizon` messages) with the training's task, audience, scenarios
+    and contest rules: `policy` against itself, or (A) against `opponent` (B)."""
+    return start_run(RunConfig(task=config.task, contests=n, seed=seed, split=split, policy=policy, opponent=opponent,
+                               audience=config.audience, horizon=horizon, tiny=config.tiny, invalid=config.invalid,
+                               batch_contests=config.batch_contests, scenarios=config.scenarios,
+                               sampling=SamplingConfig(max_new_tokens=max_new_tokens)), store)
+
+
+def save_dataset(rows: list[dict], out: Path) -> None:
     """The round's dataset as Hugging Face `datasets`, provenance columns included."""
     from datasets import Dataset
 
