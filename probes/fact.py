@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options, distinct
+from agora.probes.base import Item, OptionsProbe, Span, Verdict, category_options, collector_paused, distinct
 from agora.probes.claims import facts, invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.limitations import contradicted_limitations
 from agora.probes.sources import source_text
@@ -126,7 +126,8 @@ class FactProbe(OptionsProbe):
         self.categories = set(self.claims)
 
     def score(self, items: list[Item], category: str) -> list[Verdict]:
-        return [self.check(item, category) for item in items]
+        with collector_paused():
+            return [self.check(item, category) for item in items]
 
     def check(self, item: Item, category: str) -> Verdict:
         if category not in self.categories:
