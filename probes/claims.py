@@ -45,6 +45,7 @@ class Vocabulary:
     idioms: Lexicon
     same: dict[str, tuple[str, ...]]  # a term -> the terms of one claim
     outcomes: re.Pattern  # what a figure counts, one named group per outcome: deaths, injuries, ...
+    broader: dict[str, frozenset[str]]  # a word a figure may count by -> the narrower words it covers
 
 
 @cache
@@ -60,7 +61,8 @@ def vocabulary() -> Vocabulary:
     outcomes = re.compile("|".join(rf"(?P<{name}>\b(?:" + "|".join(map(re.escape, starts)) + "))"
                                    for name, starts in data["outcomes"].items()), re.I)
     return Vocabulary(Lexicon(terms, prefixes), frozenset(normalise(t) for t in data["product_types"]),
-                      Lexicon({normalise(t): True for t in data["idioms"]}), same, outcomes)
+                      Lexicon({normalise(t): True for t in data["idioms"]}), same, outcomes,
+                      {k: frozenset(v) for k, v in data["broader"].items()})
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Facts:
     name_words: tuple[str, ...]
     values: dict[float, list[tuple[str | None, frozenset[str]]]]  # value -> (unit dimension, attribute stems) as stated
     outcomes: dict[float, frozenset[str]]  # value -> what the source says it counts (deaths, injuries, ...)
+    things: dict[float, list[frozenset[str]]]  # value -> per statement, the words naming what it counts (`counted_words`)
     attribute_stems: dict[str | None, frozenset[str]]  # unit dimension -> stems naming a spec of that dimension
     structured: bool  # specs name each figure's attribute; else a figure's attribute is the words around it
     numbers: frozenset[float]  # every number the source states, in any of its units, rounded to 6 decimals
@@ -91,14 +94,16 @@ class Facts:
             values.setdefault(spec.value, []).append((dim, named))
             attributes[dim] = attributes.get(dim, frozenset()) | named
         outcomes: dict[float, frozenset[str]] = {}
+        things: dict[float, list[frozenset[str]]] = {}
         for start, end, value, unit in figures(source.text):  # every stated figure, with the words around it as its attribute
             context = source.text[max(0, start - 40):end + 30]
             values.setdefault(value, []).append((UNIT_DIMENSION.get(unit), content_stems(context)))
             outcomes[value] = outcomes.get(value, frozenset()) | counted(source.text, start, end)
+            things.setdefault(value, []).append(counted_words(source.text, start, end, unit))
         name = tuple(w.lower() for w in _WORD.findall(getattr(source, "name", "")) if len(w) >= 4)
         words = re.findall(r"[a-z0-9°%$'’]+", text)
         phrases = frozenset(" ".join(words[i:i + n]) for n in range(1, 5) for i in range(len(words) - n + 1))
-        return cls(text, frozenset(stem(w) for w in words if w[0].isalpha()), name, values, outcomes, attributes,
+        return cls(text, frozenset(stem(w) for w in words if w[0].isalpha()), name, values, outcomes, things, attributes,
                    bool(getattr(source, "specs", None)), frozenset(round(v, 6) for v in source_numbers(source)), frozenset(words), phrases)
 
     def own(self, value: float, dim: str | None) -> frozenset[str]:
@@ -189,8 +194,8 @@ def figures(text: str) -> list[tuple[int, int, float, str]]:
     out = []
     read_text = read(text)
     for start, end, value in read_text.digits:
-        if start and text[start - 1] in "$€£":
-            continue  # a price or sum: the price check's
+        if (start and text[start - 1] in "$€£") or end >= read_text.cut_at:
+            continue  # a price or sum (the price check's), or a figure the text was cut off in
         unit = _UNIT.match(text, end)
         out.append((start, unit.end() if unit else end, value, unit.group(1).lower() if unit else ""))
     for start, end, value in read_text.numerals:
@@ -205,6 +210,42 @@ def counted(text: str, start: int, end: int) -> frozenset[str]:
     rights = [i for i in (text.find(c, end) for c in ".;\n") if i >= 0]
     clause = text[max(left, start - 40):min(min(rights, default=len(text)), end + 40)]
     return frozenset(m.lastgroup for m in vocabulary().outcomes.finditer(clause))
+
+
+_THING_AFTER = re.compile(r"[ \t]*((?:[A-Za-z][\w'’-]*[ \t]+){0,2}[A-Za-z][\w'’-]*)?")
+_THING_BEFORE = re.compile(r"\b([A-Za-z]+) of\s+$")
+
+
+def counted_words(text: str, start: int, end: int, unit: str) -> frozenset[str]:
+    """The words naming what a figure (`text[start:end]`, ending with its `unit` word) counts: that word and the
+    content words after it, to the first stop word ("3 shipping channels that" -> shipping, channel), and the word
+    of "X of <figure>" ("eldest of five"). Plain words, a plural "s" dropped, not stems: "shipping" and "ships"
+    are different things. Empty for a unit of measure, which the dimension test covers."""
+    before = _THING_BEFORE.search(text[max(0, start - 30):start])
+    out = {before.group(1).lower()} - ENGLISH_STOP_WORDS if before else set()
+    if unit in UNIT_DIMENSION or not unit.isalpha():
+        return frozenset(out)
+    after = _THING_AFTER.match(text, end - len(unit)).group(1)
+    for word in after.lower().split() if after else ():
+        if word in ENGLISH_STOP_WORDS or word in NUMERALS or word in UNIT_DIMENSION:
+            break
+        out.update(_singular(part) for part in word.split("-") if part not in ENGLISH_STOP_WORDS)
+    return frozenset(out)
+
+
+_IRREGULAR = {"children": "child", "men": "man", "women": "woman", "people": "people"}
+
+
+def _singular(word: str) -> str:
+    if word in _IRREGULAR or len(word) <= 3 or not word.endswith("s") or word.endswith("ss"):
+        return _IRREGULAR.get(word, word)
+    return word[:-3] + "y" if word.endswith("ies") else word[:-1]
+
+
+def _covers(said: frozenset[str], stated: frozenset[str]) -> bool:
+    """The message's words for what a figure counts name the source's, or a broader thing ("children", "daughters")."""
+    broader = vocabulary().broader
+    return not said.isdisjoint(stated) or any(not broader.get(w, frozenset()).isdisjoint(stated) for w in said)
 
 
 def misbound_numbers(message: str, source) -> list[Span]:
@@ -228,7 +269,8 @@ def misbound_numbers(message: str, source) -> list[Span]:
         if said_counts and not said_counts & stated_counts:
             spans.append(Span(start, end, f"{said} counts {', '.join(sorted(said_counts))}; the source's {value:g} "
                                           f"counts {', '.join(sorted(stated_counts))}"))
-            continue
+        if said_counts:
+            continue  # what it counts is an outcome, and that test has decided: "11 overdoses" for "11 people overdosed"
         own = known.own(value, dim)
         if known.structured:  # only a spec of the same dimension can be confused with this one
             rivals = known.attribute_stems.get(dim, frozenset()) - own
@@ -240,6 +282,10 @@ def misbound_numbers(message: str, source) -> list[Span]:
                 spans.append(Span(start, end, f"{said} is attached to '{sorted(others)[0]}', not to what the source gives it for"))
         elif len(near := content_stems(message[max(0, start - 40):end + 30])) >= 2 and not near & own:
             spans.append(Span(start, end, f"{said} is attached to something else than in the source"))
+        elif (things := counted_words(message, start, end, unit)) and all(
+                stated and not _covers(things, stated) for stated in known.things.get(value, [frozenset()])):
+            spans.append(Span(start, end, f"{said} counts {', '.join(sorted(things))}; the source's {value:g} counts "
+                                          f"{'; '.join(', '.join(sorted(t)) for t in known.things[value])}"))
     return spans
 
 

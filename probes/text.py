@@ -109,6 +109,14 @@ class Text:
         return tuple((m.start(), m.end(), float(m.group().replace(",", ""))) for m in _DIGITS.finditer(self.text))
 
     @cached_property
+    def cut_at(self) -> int:
+        """Where a text that stops mid-sentence (a generation cut at its token limit) ends, else past its end: a
+        figure in digits running to there may be cut short ("covers 4" of "covers 40 percent"), so no check reads
+        it (a number in words, "a million", is a claim however it would have gone on)."""
+        kept = self.text.rstrip()
+        return len(kept) if kept and kept[-1].isalnum() else len(self.text) + 1
+
+    @cached_property
     def names(self) -> tuple[int, ...]:  # words capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I")
         return tuple(i for i, w in enumerate(self.written) if w[0].isupper() and len(w) >= 3 and w[1:].isalpha() and not w.isupper())
 

@@ -7,6 +7,7 @@ from agora.probes.base import Item
 from agora.probes.claims import invented_names, misbound_numbers, misnamed, unsupported_terms, wrong_prices
 from agora.probes.fact import FactProbe, unsupported_numbers
 from agora.probes.sources import number_words
+from agora.sim.schema import AnchorText
 
 
 @pytest.fixture
@@ -79,3 +80,25 @@ def test_a_real_smollm2_pitch_is_caught_with_its_evidence(earbuds):
              "With 8 hours of battery and a sleek design, they are the perfect companion for your commute.")
     verdict = FactProbe().check(Item("sales", pitch, earbuds), "misrepresentation")
     assert verdict.label and flagged(verdict.evidence, pitch) == ["aluminum", "camera"]
+
+
+def test_a_figure_counting_another_thing_than_the_source_s_is_misbound():
+    """Plain text: what a figure counts is the words right after it (or "X of <figure>"), not a stem of them."""
+    bio = AnchorText("She dredged 3 shipping channels, is the eldest of five and has three daughters. "
+                     "Officials said 11 people overdosed.")
+    for text, wanted in [("She brought 3 exclusive charter ships to the port.", ["3 exclusive"]),
+                         ("A mother of five, she knows the county.", ["five"]),
+                         ("She dredged 3 channels.", []), ("The eldest of five children.", []),
+                         ("She has three children.", []),  # a broader word for what the source counts
+                         ("She has three sons.", ["three sons"]),
+                         ("In all, 11 people died.", ["11 people"]), ("There were 11 overdoses.", [])]:
+        assert flagged(misbound_numbers(text, bio), text) == wanted, text
+
+
+def test_a_figure_the_text_was_cut_off_in_is_not_read():
+    """A generation cut at its token limit ends mid-figure: "covers 4" may be "covers 40 percent"."""
+    lake = AnchorText("Vets said 4 dogs fell ill. The bloom covers 40 percent of the lake.")
+    assert misbound_numbers("The bloom covers 4", lake) == []
+    assert unsupported_numbers("The bloom covers 7", {4.0, 40.0}) == []
+    assert flagged(unsupported_numbers("The bloom covers 7 acres", {4.0, 40.0}), "The bloom covers 7 acres") == ["7"]
+    assert flagged(misbound_numbers("The bloom covers 4 acres.", lake), "The bloom covers 4 acres.") == ["4 acres"]
