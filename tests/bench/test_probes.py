@@ -16,7 +16,10 @@ def test_probe_bench_measures_each_probe_on_both_gold_sets():
     real = {r["task"]: r["chars"] for r in rows if r["gold"] == "real-output" and r["probe"] == "fact"}
     hand = {r["task"]: r["chars"] for r in rows if r["gold"] == "hand-written" and r["probe"] == "fact"}
     assert real["sales"] > hand["sales"]  # real model output is longer than the hand-written gold
-    assert "messages/s" in console.export_text()
+    assert all((r["collecting_per_second"] or 0) > 0 for r in rows if r["probe"] == "fact")
+    assert all(r["collecting_per_second"] is None for r in rows if r["probe"] != "fact")
+    printed = console.export_text()
+    assert "messages/s" in printed and "× collector running" in printed
 
 
 def test_an_unknown_benchmark_names_the_registered_ones():
