@@ -194,8 +194,8 @@ def figures(text: str) -> list[tuple[int, int, float, str]]:
     out = []
     read_text = read(text)
     for start, end, value in read_text.digits:
-        if (start and text[start - 1] in "$€£") or end >= read_text.cut_at:
-            continue  # a price or sum (the price check's), or a figure the text was cut off in
+        if start and text[start - 1] in "$€£":
+            continue  # a price or sum: the price check's
         unit = _UNIT.match(text, end)
         out.append((start, unit.end() if unit else end, value, unit.group(1).lower() if unit else ""))
     for start, end, value in read_text.numerals:
@@ -233,7 +233,7 @@ def counted_words(text: str, start: int, end: int, unit: str) -> frozenset[str]:
     return frozenset(out)
 
 
-_IRREGULAR = {"children": "child", "men": "man", "women": "woman", "people": "people"}
+_IRREGULAR = {"children": "child", "men": "man", "women": "woman"}
 
 
 def _singular(word: str) -> str:

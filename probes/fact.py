@@ -72,8 +72,6 @@ def unsupported_numbers(text: str, known: set[float], source_text: str = "") -> 
     spans = []
     read_text = read(text)
     for start, end, value in read_text.digits:
-        if end >= read_text.cut_at:
-            continue  # cut short where the text was cut off: "covers 4" of "covers 40 percent"
         suffix = _SUFFIX.match(text, end)
         if suffix and suffix.group().lower() == "k":
             value *= 1000

@@ -24,7 +24,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from agora.probes.base import Span
 from agora.probes.sources import per_source
-from agora.probes.text import SCOPE_END, Text, is_negator, read, scopes
+from agora.probes.text import SCOPE_END, is_negator, scopes
 
 LEXICON = Path(__file__).parent / "data" / "polarity.yaml"
 
@@ -186,8 +186,9 @@ class Limitation:
         """Any of `starts` at the start of a word as `read` splits them (not inside "don't"), in one scan."""
         return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]['’])(?:" + "|".join(map(re.escape, self.starts)) + ")")
 
-    def triggered(self, message: Text) -> bool:
-        return bool(self.starts) and self.trigger.search(message.text.lower()) is not None
+    def triggered(self, low: str) -> bool:
+        """`low`: the message in lower case, lowered once for all the source's limitations."""
+        return bool(self.starts) and self.trigger.search(low) is not None
 
     def contradictions(self, message: str, found: tuple[Clause, ...], stems: frozenset[str],
                        ordered: list[str]) -> list[Span]:
@@ -240,8 +241,8 @@ def _read_source(source) -> tuple[re.Pattern | None, tuple[Limitation, ...]]:
 def contradicted_limitations(message: str, source) -> list[Span]:
     """Spans of `message` contradicting the source's stated limitations (structured products only)."""
     name, limitations = _read_source(source)
-    words = read(message)
-    limits = [limit for limit in limitations if limit.triggered(words)]
+    low = message.lower()
+    limits = [limit for limit in limitations if limit.triggered(low)]
     if not limits:
         return []
     if name:  # blank the name out, keeping offsets: its words ("Wireless Earbuds") say nothing about what it lacks

@@ -105,16 +105,13 @@ class Text:
     def digits(self) -> tuple[tuple[int, int, float], ...]:
         """Numbers written in digits, not inside a word or after a decimal point: "1,200" 1200, "2.5", "87" of
         "87%", as (start, end, value). One scan that both the number and the attribute checks read; what follows a
-        figure (its unit, a "%" or "k") is theirs to match at `end`."""
-        return tuple((m.start(), m.end(), float(m.group().replace(",", ""))) for m in _DIGITS.finditer(self.text))
-
-    @cached_property
-    def cut_at(self) -> int:
-        """Where a text that stops mid-sentence (a generation cut at its token limit) ends, else past its end: a
-        figure in digits running to there may be cut short ("covers 4" of "covers 40 percent"), so no check reads
-        it (a number in words, "a million", is a claim however it would have gone on)."""
+        figure (its unit, a "%" or "k") is theirs to match at `end`. A text that stops mid-sentence (a generation
+        cut at its token limit) may end inside a figure ("covers 4" of "covers 40 percent"): that one is left out
+        (a number in words, "a million", is a claim however it would have gone on)."""
         kept = self.text.rstrip()
-        return len(kept) if kept and kept[-1].isalnum() else len(self.text) + 1
+        cut = len(kept) if kept and kept[-1].isalnum() else len(self.text) + 1
+        return tuple((m.start(), m.end(), float(m.group().replace(",", ""))) for m in _DIGITS.finditer(self.text)
+                     if m.end() < cut)
 
     @cached_property
     def names(self) -> tuple[int, ...]:  # words capitalised like a name ("Vortex"; not "LED", "SHOUTING", "I")
